@@ -1,0 +1,126 @@
+"""What every command shares: settings, output mode and the lazily opened engine.
+
+The engine is opened on first use, so ``--help`` and usage errors never touch the store
+or the model. Errors are rendered once, by ``CortexGroup.invoke`` around every command.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+import click
+import typer
+from rich.console import Console
+from typer.core import TyperCommand, TyperGroup
+
+from cortex.core.config import Settings
+from cortex.core.errors import ConfigError, CortexError
+
+if TYPE_CHECKING:
+    from cortex.embed import Embedder
+    from cortex.engine import Cortex
+
+
+@dataclass
+class CliState:
+    """One invocation's context. ``embedder`` lets a host (or a test) share a loaded model."""
+
+    settings: Settings | None = None
+    json: bool = False
+    embedder: Embedder | None = None
+    store_flag: str | None = None  # --store exactly as given on the command line
+    _engine: Cortex | None = field(default=None, repr=False)
+
+    @property
+    def config(self) -> Settings:
+        if self.settings is None:
+            self.settings = Settings.load()
+        return self.settings
+
+    def engine(self) -> Cortex:
+        """The engine for this invocation, opened on first call."""
+        if self._engine is None:
+            self._engine = self._open()
+        return self._engine
+
+    def _open(self) -> Cortex:
+        from cortex.engine import Cortex, Limits
+        from cortex.working import LocalWorkingMemory
+
+        cfg = self.config
+        limits = Limits(max_text_bytes=cfg.max_text_bytes,
+                        max_metadata_bytes=cfg.max_metadata_bytes, batch_size=cfg.batch_size)
+        working = LocalWorkingMemory(max_messages=cfg.working_max_messages,
+                                     max_tokens=cfg.working_max_tokens)
+        return Cortex.open(cfg.store_url, embedder=self.embedder or cfg.embedder,
+                           tenant=cfg.tenant, limits=limits, working=working)
+
+    def override(self, **values: Any) -> None:
+        """Change settings before the engine opens (e.g. ``import --batch-size``)."""
+        if self._engine is not None:
+            raise ConfigError("settings cannot change after the store is open")
+        self.settings = self.config.model_copy(update=values)
+
+    def close(self) -> None:
+        if self._engine is not None:
+            self._engine.close()
+            self._engine = None
+
+    # ---- output ------------------------------------------------------------------
+    @property
+    def out(self) -> Console:
+        return Console(highlight=False)
+
+    @property
+    def err(self) -> Console:
+        return Console(stderr=True, highlight=False)
+
+    def emit(self, payload: dict[str, Any]) -> None:
+        """One JSON object (or one line of a JSON-lines stream) on stdout, flushed."""
+        sys.stdout.write(json.dumps(payload, ensure_ascii=False) + "\n")
+        sys.stdout.flush()
+
+
+def get_state(ctx: click.Context) -> CliState:
+    state = ctx.find_object(CliState)
+    if state is None:  # a command invoked without the root callback (embedding hosts)
+        state = ctx.ensure_object(CliState)
+    return state
+
+
+def report_error(state: CliState | None, exc: CortexError) -> None:
+    """The CLI's one error renderer: one line on stderr, plus a JSON object in --json mode."""
+    message = " ".join(str(exc).split())
+    if state is not None and state.json:
+        state.emit({"error": {"type": exc.type, "message": message}})
+    typer.echo(f"error: {message}", err=True)
+
+
+class CortexGroup(TyperGroup):
+    """The root group: every expected error becomes one line and exit status 1."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except CortexError as exc:
+            report_error(ctx.find_object(CliState), exc)
+            raise typer.Exit(1) from None
+
+
+def _json_flag(ctx: click.Context, _param: click.Parameter, value: bool) -> None:
+    state = ctx.find_object(CliState)
+    if value and state is not None:
+        state.json = True
+
+
+class JsonCommand(TyperCommand):
+    """A command that also accepts ``--json`` after its name (same as the global flag)."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.params.append(click.Option(
+            ["--json"], is_flag=True, expose_value=False, callback=_json_flag,
+            help="Machine-readable output: one JSON object on stdout."))

@@ -1,0 +1,163 @@
+"""Every error Cortex raises on purpose.
+
+    CortexError                      500  cortex/internal
+    ├── InvalidInput                 422  cortex/invalid-input
+    │   ├── InvalidText              422  cortex/invalid-text
+    │   ├── InvalidMetadata          422  cortex/invalid-metadata
+    │   ├── InvalidId                422  cortex/invalid-id
+    │   ├── InvalidKind              422  cortex/invalid-kind
+    │   ├── InvalidNamespace         422  cortex/invalid-namespace
+    │   ├── InvalidQuery             422  cortex/invalid-query
+    │   └── ImportFileError          422  cortex/import-file
+    ├── NotFound                     404  cortex/not-found
+    │   ├── MemoryNotFound           404  cortex/memory-not-found
+    │   └── NamespaceNotFound        404  cortex/namespace-not-found
+    ├── Conflict                     409  cortex/conflict
+    ├── ConfigError                  500  cortex/config
+    │   └── MissingDependency        500  cortex/missing-dependency
+    ├── StoreError                   503  cortex/store
+    │   ├── StoreUnavailable         503  cortex/store-unavailable   (locked, unreachable)
+    │   ├── StoreCorrupt             500  cortex/store-corrupt       (not a database, bad page)
+    │   └── MigrationError           500  cortex/migration           (edited or unknown migration)
+    └── EmbeddingError               502  cortex/embedding           (model or provider failed)
+
+Each class carries an HTTP ``status`` and a stable ``type`` slug so every front end
+(HTTP problem+json, the SDK, the CLI) renders the same error the same way.
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+
+class CortexError(Exception):
+    status: ClassVar[int] = 500
+    type: ClassVar[str] = "cortex/internal"
+
+    def __init__(self, message: str, **detail: Any) -> None:
+        super().__init__(message)
+        self.message = message
+        self.detail = detail
+
+    def __str__(self) -> str:
+        return self.message
+
+
+class InvalidInput(CortexError):
+    status = 422
+    type = "cortex/invalid-input"
+
+
+class InvalidText(InvalidInput):
+    type = "cortex/invalid-text"
+
+
+class InvalidMetadata(InvalidInput):
+    type = "cortex/invalid-metadata"
+
+
+class InvalidId(InvalidInput):
+    type = "cortex/invalid-id"
+
+
+class InvalidKind(InvalidInput):
+    type = "cortex/invalid-kind"
+
+
+class InvalidNamespace(InvalidInput):
+    type = "cortex/invalid-namespace"
+
+
+class InvalidQuery(InvalidInput):
+    type = "cortex/invalid-query"
+
+
+class ImportFileError(InvalidInput):
+    type = "cortex/import-file"
+
+
+class NotFound(CortexError):
+    status = 404
+    type = "cortex/not-found"
+
+
+class MemoryNotFound(NotFound):
+    type = "cortex/memory-not-found"
+
+
+class NamespaceNotFound(NotFound):
+    type = "cortex/namespace-not-found"
+
+
+class Conflict(CortexError):
+    status = 409
+    type = "cortex/conflict"
+
+
+class ConfigError(CortexError):
+    status = 500
+    type = "cortex/config"
+
+
+class MissingDependency(ConfigError):
+    type = "cortex/missing-dependency"
+
+
+class StoreError(CortexError):
+    status = 503
+    type = "cortex/store"
+
+
+class StoreUnavailable(StoreError):
+    type = "cortex/store-unavailable"
+
+
+class StoreCorrupt(StoreError):
+    status = 500
+    type = "cortex/store-corrupt"
+
+
+class MigrationError(StoreError):
+    status = 500
+    type = "cortex/migration"
+
+
+class EmbeddingError(CortexError):
+    status = 502
+    type = "cortex/embedding"
+
+
+def all_error_classes() -> list[type[CortexError]]:
+    """Every class in the tree, root first (the SDK maps ``type`` back through this)."""
+    found: list[type[CortexError]] = []
+    pending: list[type[CortexError]] = [CortexError]
+    while pending:
+        cls = pending.pop(0)
+        found.append(cls)
+        pending.extend(cls.__subclasses__())
+    return found
+
+
+__all__ = [
+    "CortexError",
+    "ConfigError",
+    "Conflict",
+    "EmbeddingError",
+    "ImportFileError",
+    "InvalidId",
+    "InvalidInput",
+    "InvalidKind",
+    "InvalidMetadata",
+    "InvalidNamespace",
+    "InvalidQuery",
+    "InvalidText",
+    "MemoryNotFound",
+    "MigrationError",
+    "MissingDependency",
+    "NamespaceNotFound",
+    "NotFound",
+    "StoreCorrupt",
+    "StoreError",
+    "StoreUnavailable",
+    "all_error_classes",
+]

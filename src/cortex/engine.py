@@ -1,0 +1,381 @@
+"""The ``Cortex`` engine: the one object the HTTP API, MCP server, CLI and tests call."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from types import TracebackType
+from typing import Any
+
+from ulid import ULID
+
+from cortex.core import validate
+from cortex.core.errors import InvalidInput, InvalidQuery, MemoryNotFound, NamespaceNotFound
+from cortex.core.models import (
+    CheckReport,
+    FusionWeights,
+    Hit,
+    Kind,
+    Memory,
+    MemoryFilter,
+    NamespaceStats,
+    NewMemory,
+    RememberResult,
+    content_hash,
+    utcnow,
+)
+from cortex.core.textform import index_text
+from cortex.embed import CachingEmbedder, Embedder, open_embedder
+from cortex.embed.base import Vectors
+from cortex.recall.fuse import fuse
+from cortex.recall.pipeline import add_dense, store_candidates, working_memory
+from cortex.store import Progress, Store, open_store
+from cortex.working import LocalWorkingMemory, WorkingMemory, WorkingMessage, estimate_tokens
+
+DEFAULT_TENANT = "default"
+DEFAULT_NAMESPACE = "default"
+
+
+@dataclass(frozen=True)
+class Limits:
+    """Input limits; the service issue exposes them as settings."""
+
+    max_text_bytes: int = validate.MAX_TEXT_BYTES
+    max_metadata_bytes: int = validate.MAX_METADATA_BYTES
+    batch_size: int = 64
+
+
+class Cortex:
+    """A governed memory engine over one ``Store`` and one ``Embedder``.
+
+    Every call is scoped to a tenant: ``tenant=`` on the call, else the engine's default.
+    Open one with ``Cortex.open("sqlite:///agent.db")``; close it (or use ``with``).
+    """
+
+    def __init__(self, store: Store, embedder: Embedder, *, tenant: str = DEFAULT_TENANT,
+                 working: WorkingMemory | None = None, limits: Limits | None = None) -> None:
+        self.store = store
+        self.embedder = embedder
+        self.tenant = tenant
+        self.working = working if working is not None else LocalWorkingMemory()
+        self.limits = limits or Limits()
+
+    @classmethod
+    def open(cls, url: str = "sqlite:///cortex.db", *, embedder: Embedder | str = "minilm",
+             tenant: str = DEFAULT_TENANT, working: WorkingMemory | None = None,
+             limits: Limits | None = None) -> Cortex:
+        """Open (creating if needed) the store at ``url``. The model loads on first use."""
+        model = open_embedder(embedder) if isinstance(embedder, str) else embedder
+        if not isinstance(model, CachingEmbedder):
+            model = CachingEmbedder(model)
+        return cls(open_store(url, dim=model.dim), model, tenant=tenant, working=working,
+                   limits=limits)
+
+    def close(self) -> None:
+        self.store.close()
+
+    def __enter__(self) -> Cortex:
+        return self
+
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
+                 tb: TracebackType | None) -> None:
+        self.close()
+
+    # ---- writing -----------------------------------------------------------------
+    def remember(self, text: str, *, namespace: str = DEFAULT_NAMESPACE,
+                 kind: Kind | str = Kind.EPISODE, metadata: Mapping[str, Any] | None = None,
+                 tags: Sequence[str] | None = None, source: Mapping[str, Any] | None = None,
+                 importance: float = 0.5, occurred_at: datetime | str | None = None,
+                 valid_from: datetime | str | None = None,
+                 expires_at: datetime | str | None = None, ttl: float | None = None,
+                 tenant: str | None = None) -> RememberResult:
+        """Store one memory; returns once row, full-text entry and vector are committed.
+
+        An exact duplicate (same text in the same namespace, still current) is not stored
+        twice: the result has ``created=False`` and the existing memory.
+        """
+        item = dict(text=text, namespace=namespace, kind=kind, metadata=metadata, tags=tags,
+                    source=source, importance=importance, occurred_at=occurred_at,
+                    valid_from=valid_from, expires_at=expires_at, ttl=ttl)
+        return self.remember_many([item], tenant=tenant)[0]
+
+    def remember_many(self, items: Iterable[Mapping[str, Any]], *, tenant: str | None = None,
+                      vectors: Vectors | None = None, progress: Progress | None = None,
+                      on_batch: Callable[[list[RememberResult]], None] | None = None,
+                      ) -> list[RememberResult]:
+        """Validate every item first (nothing is written if one is bad), then write in batches.
+
+        Each batch is one transaction; ``on_batch`` is called after each commit with that
+        batch's results. ``vectors`` (one L2-normalised row per item, from this engine's
+        model) skips embedding, e.g. when copying between stores. Results keep input order.
+        """
+        tenant = self._tenant(tenant)
+        now = utcnow()
+        prepared = []
+        for position, raw in enumerate(items):
+            try:
+                prepared.append(self._prepare(raw, now))
+            except InvalidInput as exc:
+                exc.detail.setdefault("index", position)
+                raise
+        if vectors is not None and getattr(vectors, "shape", None) != (len(prepared),
+                                                                       self.embedder.dim):
+            raise InvalidInput(f"vectors must have shape ({len(prepared)}, {self.embedder.dim})",
+                               field="vectors")
+        results: list[RememberResult] = []
+        size = self.limits.batch_size
+        for start in range(0, len(prepared), size):
+            given = None if vectors is None else vectors[start:start + size]
+            batch = self._write_batch(tenant, prepared[start:start + size], now, given)
+            results.extend(batch)
+            if on_batch is not None:
+                on_batch(batch)
+            if progress is not None:
+                progress(len(results), len(prepared))
+        return results
+
+    def _write_batch(self, tenant: str, batch: list[NewMemory], now: datetime,
+                     given: Vectors | None) -> list[RememberResult]:
+        outcome: list[RememberResult | NewMemory] = []
+        fresh: dict[tuple[str, str], NewMemory] = {}
+        for item in batch:
+            existing = self.store.find_by_hash(tenant, item.namespace, item.content_hash, now)
+            twin = fresh.get((item.namespace, item.content_hash))
+            if existing is not None:
+                outcome.append(RememberResult(memory=existing, created=False,
+                                              duplicate_of=existing.id))
+            elif twin is not None:
+                outcome.append(twin)
+            else:
+                fresh[(item.namespace, item.content_hash)] = item
+                outcome.append(item)
+        new_items = list(fresh.values())
+        stored = {}
+        if new_items:
+            if given is None:
+                vectors = self.embedder.embed_batch([index_text(i) for i in new_items])
+            else:
+                position = {item.id: n for n, item in enumerate(batch)}
+                vectors = given[[position[i.id] for i in new_items]]
+            stored = {m.id: m for m in self.store.insert(tenant, new_items, vectors,
+                                                         self.embedder.name)}
+        results, reported = [], set()
+        for entry in outcome:
+            if isinstance(entry, RememberResult):
+                results.append(entry)
+                continue
+            memory = stored[entry.id]
+            twin = entry.id in reported
+            reported.add(entry.id)
+            results.append(RememberResult(memory=memory, created=not twin,
+                                          duplicate_of=memory.id if twin else None))
+        return results
+
+    def _prepare(self, raw: Mapping[str, Any], now: datetime) -> NewMemory:
+        unknown = set(raw) - _REMEMBER_FIELDS
+        if unknown:
+            raise InvalidInput(f"unknown field(s): {', '.join(sorted(unknown))}",
+                               field=sorted(unknown)[0])
+        text = validate.text(raw.get("text"), max_bytes=self.limits.max_text_bytes)
+        valid_from = validate.timestamp(raw.get("valid_from"), "valid_from") or now
+        return NewMemory(
+            id=str(ULID()), namespace=validate.namespace(raw.get("namespace", DEFAULT_NAMESPACE)),
+            kind=validate.kind(raw.get("kind", Kind.EPISODE)), text=text,
+            metadata=validate.metadata(raw.get("metadata"),
+                                       max_bytes=self.limits.max_metadata_bytes),
+            tags=validate.tags(raw.get("tags")), source=validate.source(raw.get("source")),
+            importance=validate.importance(raw.get("importance", 0.5)), created_at=now,
+            occurred_at=validate.timestamp(raw.get("occurred_at"), "occurred_at"),
+            valid_from=valid_from,
+            expires_at=validate.expiry(raw.get("expires_at"), raw.get("ttl"), now),
+            content_hash=content_hash(text),
+        )
+
+    def update(self, memory_id: str, *, text: str | None = None,
+               metadata: Mapping[str, Any] | None = None, tags: Sequence[str] | None = None,
+               importance: float | None = None, kind: Kind | str | None = None,
+               source: Mapping[str, Any] | None = None, tenant: str | None = None) -> Memory:
+        """Write a new version; the old one stays (superseded, visible with ``as_of``)."""
+        tenant = self._tenant(tenant)
+        old = self.get(memory_id, tenant=tenant)
+        now = utcnow()
+        raw = {
+            "text": old.text if text is None else text, "namespace": old.namespace,
+            "kind": old.kind if kind is None else kind,
+            "metadata": old.metadata if metadata is None else metadata,
+            "tags": old.tags if tags is None else tags,
+            "source": old.source.model_dump(exclude_none=True) if source is None else source,
+            "importance": old.importance if importance is None else importance,
+            "occurred_at": old.occurred_at, "expires_at": old.expires_at,
+        }
+        new = self._prepare(raw, now).model_copy(update={"supersedes": old.id})
+        vector = self.embedder.embed_batch([index_text(new)])
+        return self.store.supersede(tenant, old.id, new, vector, self.embedder.name, now)
+
+    def forget(self, memory_ids: str | Sequence[str], *, tenant: str | None = None) -> int:
+        """Hard-delete memories (every version): text, vector and full-text rows."""
+        ids = [memory_ids] if isinstance(memory_ids, str) else list(memory_ids)
+        checked = [validate.memory_id(i) for i in ids]
+        return self.store.delete(self._tenant(tenant), checked)
+
+    def forget_where(self, *, namespace: str | None = None, kinds: Sequence[str] | None = None,
+                     tags: Sequence[str] | None = None,
+                     metadata: Mapping[str, Any] | None = None,
+                     occurred_before: datetime | str | None = None,
+                     tenant: str | None = None) -> int:
+        """Hard-delete every current memory matching all the given filters (at least one)."""
+        if not any([namespace, kinds, tags, metadata, occurred_before]):
+            raise InvalidInput("forget_where needs at least one filter; "
+                               "refusing to delete a whole tenant")
+        flt = self._filter(namespace=namespace, kinds=kinds, tags=tags, metadata=metadata,
+                           occurred_before=occurred_before)
+        return self.store.delete_where(self._tenant(tenant), flt)
+
+    def sweep(self) -> int:
+        """Hard-delete memories whose TTL has passed (every tenant)."""
+        return self.store.expire(utcnow())
+
+    # ---- reading -----------------------------------------------------------------
+    def get(self, memory_id: str, *, tenant: str | None = None) -> Memory:
+        memory = self.store.get(self._tenant(tenant), validate.memory_id(memory_id))
+        if memory is None:
+            raise MemoryNotFound(f"no memory {memory_id}", id=memory_id)
+        return memory
+
+    def history(self, memory_id: str, *, tenant: str | None = None) -> list[Memory]:
+        """Every version of a memory, oldest first."""
+        self.get(memory_id, tenant=tenant)
+        return self.store.history(self._tenant(tenant), memory_id)
+
+    def list(self, *, namespace: str | None = None, kinds: Sequence[str] | None = None,
+             tags: Sequence[str] | None = None, metadata: Mapping[str, Any] | None = None,
+             limit: int = 50, after: str | None = None, include_superseded: bool = False,
+             tenant: str | None = None) -> list[Memory]:
+        """Newest first; pass the last id as ``after`` for the next page."""
+        validate.k(limit)
+        flt = self._filter(namespace=namespace, kinds=kinds, tags=tags, metadata=metadata,
+                           include_superseded=include_superseded)
+        cursor = validate.memory_id(after) if after is not None else None
+        return self.store.list(self._tenant(tenant), flt, utcnow(), limit, cursor)
+
+    def recall(self, query: str, *, namespace: str | Sequence[str] | None = None, k: int = 10,
+               kinds: Sequence[str] | None = None, tags: Sequence[str] | None = None,
+               metadata: Mapping[str, Any] | None = None, as_of: datetime | str | None = None,
+               occurred_after: datetime | str | None = None,
+               occurred_before: datetime | str | None = None, session: str | None = None,
+               query_vector: Vectors | None = None, tenant: str | None = None) -> list[Hit]:
+        """Hybrid recall: dense ∪ BM25 candidates fused with recency and importance.
+
+        With ``session``, that session's working memory competes in the same ranking.
+        ``query_vector`` (from this engine's model) skips embedding the query.
+        """
+        tenant = self._tenant(tenant)
+        query = validate.query(query)
+        k = validate.k(k)
+        flt = self._filter(namespace=namespace, kinds=kinds, tags=tags, metadata=metadata,
+                           as_of=as_of, occurred_after=occurred_after,
+                           occurred_before=occurred_before)
+        self._require_namespaces(tenant, flt, session)
+        now = utcnow()
+        weights = self.store.get_weights(tenant)
+        if query_vector is None:
+            query_vector = self.embedder.embed_batch([query])[0]
+        elif getattr(query_vector, "shape", None) != (self.embedder.dim,):
+            raise InvalidQuery(f"query_vector must have shape ({self.embedder.dim},)",
+                               field="query_vector")
+        candidates, dense = store_candidates(self.store, tenant, query, query_vector, flt,
+                                             weights, now)
+        working = self._working_candidates(tenant, session, flt)
+        vectors = self.embedder.embed_batch([m.text for m in working]) if working else None
+        add_dense(candidates, dense, working, vectors if vectors is not None else query_vector[:0],
+                  query_vector)
+        return fuse(list(candidates.values()), weights, flt.as_of or now)[:k]
+
+    def _working_candidates(self, tenant: str, session: str | None,
+                            flt: MemoryFilter) -> list[Memory]:
+        if session is None or flt.needs_sql() or (flt.kinds and Kind.EPISODE not in flt.kinds):
+            return []
+        memories = working_memory(tenant, self.working.messages(tenant, session))
+        cutoff = flt.as_of
+        return [m for m in memories if cutoff is None or m.created_at <= cutoff]
+
+    def _require_namespaces(self, tenant: str, flt: MemoryFilter, session: str | None) -> None:
+        if flt.namespaces is None or session is not None:
+            return
+        known = {s.namespace for s in self.store.namespaces(tenant)} if flt.as_of is None else None
+        if known is not None and not known.intersection(flt.namespaces):
+            raise NamespaceNotFound(
+                f"no memories in namespace {', '.join(flt.namespaces)}", namespace=flt.namespaces)
+
+    def namespaces(self, *, tenant: str | None = None) -> list[NamespaceStats]:
+        return self.store.namespaces(self._tenant(tenant))
+
+    def stats(self, *, tenant: str | None = None) -> dict[str, Any]:
+        spaces = self.namespaces(tenant=tenant)
+        return {
+            "tenant": self._tenant(tenant), "store": self.store.url,
+            "embedder": self.embedder.name, "dim": self.embedder.dim,
+            "memories": sum(s.memories for s in spaces), "bytes": sum(s.bytes for s in spaces),
+            "namespaces": [s.model_dump() for s in spaces],
+        }
+
+    # ---- working memory ----------------------------------------------------------
+    def session_append(self, session: str, text: str, *, role: str = "user",
+                       speaker: str | None = None, tenant: str | None = None) -> WorkingMessage:
+        message = WorkingMessage(
+            id=str(ULID()), session=validate.namespace(session), role=role,
+            text=validate.text(text, max_bytes=self.limits.max_text_bytes), speaker=speaker,
+            at=utcnow(), tokens=estimate_tokens(text))
+        self.working.append(self._tenant(tenant), message)
+        return message
+
+    def session_messages(self, session: str, *, tenant: str | None = None) -> list[WorkingMessage]:
+        return self.working.messages(self._tenant(tenant), session)
+
+    def session_clear(self, session: str, *, tenant: str | None = None) -> int:
+        return self.working.clear(self._tenant(tenant), session)
+
+    # ---- settings and maintenance ------------------------------------------------
+    def fusion_weights(self, *, tenant: str | None = None) -> FusionWeights:
+        return self.store.get_weights(self._tenant(tenant))
+
+    def set_fusion_weights(self, weights: FusionWeights, *, tenant: str | None = None) -> None:
+        self.store.set_weights(self._tenant(tenant), weights)
+
+    def check(self) -> CheckReport:
+        return self.store.check()
+
+    def reindex(self, progress: Callable[[int, int], None] | None = None) -> None:
+        self.store.reindex(progress)
+
+    # ---- helpers -----------------------------------------------------------------
+    def _tenant(self, tenant: str | None) -> str:
+        value = self.tenant if tenant is None else tenant
+        if not isinstance(value, str) or not value or len(value) > 128:
+            raise InvalidInput("tenant must be a non-empty string of at most 128 characters",
+                               field="tenant")
+        return value
+
+    @staticmethod
+    def _filter(*, namespace: str | Sequence[str] | None = None,
+                kinds: Sequence[str] | None = None, tags: Sequence[str] | None = None,
+                metadata: Mapping[str, Any] | None = None, as_of: datetime | str | None = None,
+                occurred_after: datetime | str | None = None,
+                occurred_before: datetime | str | None = None,
+                include_superseded: bool = False) -> MemoryFilter:
+        spaces = [namespace] if isinstance(namespace, str) else namespace
+        return MemoryFilter(
+            namespaces=None if spaces is None else tuple(validate.namespace(n) for n in spaces),
+            kinds=None if not kinds else tuple(validate.kind(x) for x in kinds),
+            tags_all=tuple(validate.tags(tags)),
+            metadata=validate.metadata(metadata),
+            as_of=validate.timestamp(as_of, "as_of"),
+            occurred_after=validate.timestamp(occurred_after, "occurred_after"),
+            occurred_before=validate.timestamp(occurred_before, "occurred_before"),
+            include_superseded=include_superseded,
+        )
+
+
+_REMEMBER_FIELDS = frozenset({"text", "namespace", "kind", "metadata", "tags", "source",
+                              "importance", "occurred_at", "valid_from", "expires_at", "ttl"})

@@ -1,0 +1,61 @@
+"""Candidate generation: vectors ∪ BM25 from the store, plus the session's working memory."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+
+import numpy as np
+
+from cortex.core.models import FusionWeights, Kind, Memory, MemoryFilter, Source, content_hash
+from cortex.embed.base import Vectors
+from cortex.recall.fuse import Candidate
+from cortex.store.base import ScoredIds, Store
+from cortex.working.base import WorkingMessage
+
+
+def store_candidates(store: Store, tenant: str, query: str, query_vector: Vectors,
+                     flt: MemoryFilter, weights: FusionWeights, now: datetime,
+                     ) -> tuple[dict[str, Candidate], ScoredIds]:
+    """Candidates keyed by id with their BM25 signal; the dense list is returned for merging."""
+    depth = weights.candidates
+    dense = store.vector_search(tenant, query_vector, depth, flt, now) if weights.dense else []
+    lexical = store.text_search(tenant, query, depth, flt, now) if weights.bm25 else []
+    memories = store.get_many(tenant, list({i for i, _ in dense} | {i for i, _ in lexical}))
+    candidates = {i: Candidate(memory=m) for i, m in memories.items()}
+    _rank(candidates, "bm25", lexical)
+    return candidates, dense
+
+
+def working_memory(tenant: str, messages: Sequence[WorkingMessage]) -> list[Memory]:
+    """Working-memory messages as (unsaved) memories so one scorer ranks everything."""
+    return [
+        Memory(id=m.id, tenant=tenant, namespace=f"session:{m.session}", kind=Kind.EPISODE,
+               text=m.text, source=Source(session=m.session, speaker=m.speaker, agent=m.role),
+               importance=0.5, created_at=m.at, valid_from=m.at, content_hash=content_hash(m.text))
+        for m in messages
+    ]
+
+
+def add_dense(candidates: dict[str, Candidate], store_dense: ScoredIds,
+              working: list[Memory], working_vectors: Vectors, query_vector: Vectors) -> None:
+    """One dense ranking over store hits and working-memory messages together."""
+    scored = list(store_dense)
+    if working:
+        cosines = np.asarray(working_vectors, dtype=np.float32) @ query_vector.reshape(-1)
+        for memory, cosine in zip(working, cosines, strict=True):
+            candidates[memory.id] = Candidate(memory=memory, origin="working")
+            scored.append((memory.id, float(cosine)))
+    scored.sort(key=lambda pair: (-pair[1], pair[0]))
+    _rank(candidates, "dense", scored)
+
+
+def _rank(candidates: dict[str, Candidate], signal: str, scored: ScoredIds) -> None:
+    rank = 0
+    for memory_id, score in scored:
+        cand = candidates.get(memory_id)
+        if cand is None:  # deleted between search and fetch
+            continue
+        rank += 1
+        cand.signals[signal] = score
+        cand.ranks[signal] = rank

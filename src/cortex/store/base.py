@@ -1,0 +1,68 @@
+"""The storage boundary.
+
+A ``Store`` keeps memories, their vectors and their full-text index together, and
+answers tenant-scoped candidate searches. Every method takes the tenant explicitly and
+every backend enforces it in every query. Ranking that does not depend on the backend
+(fusion, recency, importance) lives in ``cortex.recall``, above this boundary.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from datetime import datetime
+from typing import Protocol
+
+from cortex.core.models import (
+    CheckReport,
+    FusionWeights,
+    Memory,
+    MemoryFilter,
+    NamespaceStats,
+    NewMemory,
+)
+from cortex.embed.base import Vectors
+
+Progress = Callable[[int, int], None]
+"""``progress(done, total)`` callback for long maintenance work."""
+
+ScoredIds = list[tuple[str, float]]
+"""Candidate ids with a backend score, best first."""
+
+
+class Store(Protocol):
+    url: str
+
+    # writes: each call is one transaction (rows, full-text and vectors together)
+    def insert(self, tenant: str, items: Sequence[NewMemory], vectors: Vectors,
+               model: str) -> list[Memory]: ...
+    def supersede(self, tenant: str, old_id: str, new: NewMemory, vector: Vectors,
+                  model: str, at: datetime) -> Memory: ...
+    def delete(self, tenant: str, ids: Sequence[str]) -> int: ...
+    def delete_where(self, tenant: str, flt: MemoryFilter) -> int: ...
+    def expire(self, now: datetime) -> int: ...
+
+    # reads
+    def get(self, tenant: str, memory_id: str) -> Memory | None: ...
+    def get_many(self, tenant: str, ids: Sequence[str]) -> dict[str, Memory]: ...
+    def history(self, tenant: str, memory_id: str) -> list[Memory]: ...
+    def find_by_hash(self, tenant: str, namespace: str, digest: str,
+                     now: datetime) -> Memory | None: ...
+    def list(self, tenant: str, flt: MemoryFilter, now: datetime, limit: int,
+             after: str | None = None) -> list[Memory]: ...
+    def namespaces(self, tenant: str) -> list[NamespaceStats]: ...
+    def tenants(self) -> list[str]: ...
+
+    # candidate generation for recall
+    def vector_search(self, tenant: str, vector: Vectors, k: int, flt: MemoryFilter,
+                      now: datetime) -> ScoredIds: ...
+    def text_search(self, tenant: str, query: str, k: int, flt: MemoryFilter,
+                    now: datetime) -> ScoredIds: ...
+
+    # per-tenant settings
+    def get_weights(self, tenant: str) -> FusionWeights: ...
+    def set_weights(self, tenant: str, weights: FusionWeights) -> None: ...
+
+    # maintenance
+    def check(self) -> CheckReport: ...
+    def reindex(self, progress: Progress | None = None) -> None: ...
+    def close(self) -> None: ...

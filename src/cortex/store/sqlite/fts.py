@@ -1,0 +1,35 @@
+"""Turning a free-text query into a safe FTS5 MATCH expression."""
+
+from __future__ import annotations
+
+import re
+
+_WORD = re.compile(r"\w+", re.UNICODE)
+
+# Function words that carry no topic: dropping them keeps BM25 from rewarding "the".
+STOPWORDS = frozenset("""
+a about above after again against all am an and any are as at be because been before being
+below between both but by can could did do does doing down during each few for from further
+had has have having he her here hers herself him himself his how i if in into is it its itself
+just me more most my myself no nor not now of off on once only or other our ours ourselves out
+over own same she should so some such than that the their theirs them themselves then there
+these they this those through to too under until up very was we were what when where which
+while who whom why will with would you your yours yourself yourselves
+""".split())
+
+
+def query_terms(query: str) -> list[str]:
+    """Distinct lower-cased words of the query, stopwords dropped unless nothing else is left."""
+    words = [w.lower() for w in _WORD.findall(query)]
+    kept = [w for w in words if w not in STOPWORDS] or words
+    return list(dict.fromkeys(kept))
+
+
+def match_expression(query: str, scopes: list[str]) -> str | None:
+    """``scope:(…) AND body:("w1" OR "w2" …)``, or None when the query has no words."""
+    terms = query_terms(query)
+    if not terms:
+        return None
+    body = " OR ".join('"' + t.replace('"', '""') + '"' for t in terms)
+    scope = " OR ".join(f'"{s}"' for s in scopes)
+    return f"scope : ({scope}) AND body : ({body})"

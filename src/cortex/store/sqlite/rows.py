@@ -1,0 +1,112 @@
+"""Rows to models and filters to SQL for the SQLite backend."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+import sqlite3
+from datetime import UTC, datetime
+from typing import Any
+
+from cortex.core.errors import InvalidQuery
+from cortex.core.models import Kind, Memory, MemoryFilter, NewMemory, Source
+
+MEMORY_COLUMNS = (
+    "m.seq, m.id, m.tenant, m.namespace, m.kind, m.text, m.metadata, m.tags, m.source,"
+    " m.importance, m.created_at, m.occurred_at, m.valid_from, m.valid_to, m.expires_at,"
+    " m.content_hash, m.supersedes, m.superseded_by"
+)
+_METADATA_KEY = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*$")
+
+
+def to_us(value: datetime | None) -> int | None:
+    if value is None:
+        return None
+    return int(value.timestamp() * 1_000_000)
+
+
+def from_us(value: int | None) -> datetime | None:
+    if value is None:
+        return None
+    return datetime.fromtimestamp(value / 1_000_000, tz=UTC)
+
+
+def memory_from_row(row: sqlite3.Row | tuple[Any, ...]) -> Memory:
+    created = from_us(row[10])
+    valid_from = from_us(row[12])
+    assert created is not None and valid_from is not None
+    return Memory(
+        id=row[1], tenant=row[2], namespace=row[3], kind=Kind(row[4]), text=row[5],
+        metadata=json.loads(row[6]), tags=json.loads(row[7]), source=Source(**json.loads(row[8])),
+        importance=row[9], created_at=created, occurred_at=from_us(row[11]),
+        valid_from=valid_from, valid_to=from_us(row[13]), expires_at=from_us(row[14]),
+        content_hash=row[15], supersedes=row[16], superseded_by=row[17],
+    )
+
+
+def insert_params(tenant: str, m: NewMemory) -> tuple[Any, ...]:
+    metadata = json.dumps(m.metadata, sort_keys=True, separators=(",", ":"))
+    source = m.source.model_dump_json(exclude_none=True)
+    return (
+        m.id, tenant, m.namespace, m.kind.value, m.text, metadata,
+        json.dumps(m.tags), source, m.importance, to_us(m.created_at), to_us(m.occurred_at),
+        to_us(m.valid_from), to_us(m.expires_at), m.content_hash, m.supersedes,
+        len(m.text.encode("utf-8")) + len(metadata),
+    )
+
+
+INSERT_MEMORY = (
+    "INSERT INTO memories (id, tenant, namespace, kind, text, metadata, tags, source,"
+    " importance, created_at, occurred_at, valid_from, expires_at, content_hash, supersedes,"
+    " bytes) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?) RETURNING seq"
+)
+
+
+def scope_token(tenant: str, namespace: str | None = None) -> str:
+    """A word only this tenant's (and namespace's) FTS rows carry."""
+    key = tenant if namespace is None else f"{tenant}\x00{namespace}"
+    prefix = "t" if namespace is None else "n"
+    return prefix + hashlib.sha1(key.encode("utf-8")).hexdigest()[:20]
+
+
+def filter_sql(flt: MemoryFilter, at: int) -> tuple[list[str], list[Any]]:
+    """WHERE clauses (over alias ``m``) for everything in ``flt`` except the tenant."""
+    clauses: list[str] = []
+    params: list[Any] = []
+    if flt.namespaces is not None:
+        clauses.append(f"m.namespace IN ({','.join('?' * len(flt.namespaces))})")
+        params.extend(flt.namespaces)
+    if flt.kinds:
+        clauses.append(f"m.kind IN ({','.join('?' * len(flt.kinds))})")
+        params.extend(k.value for k in flt.kinds)
+    for tag in flt.tags_all:
+        clauses.append("EXISTS (SELECT 1 FROM memory_tags t"
+                       " WHERE t.tenant = m.tenant AND t.tag = ? AND t.seq = m.seq)")
+        params.append(tag)
+    for key, value in sorted(flt.metadata.items()):
+        if not _METADATA_KEY.match(key):
+            raise InvalidQuery(f"metadata filter key {key!r} must be a dotted identifier")
+        clauses.append(f"json_extract(m.metadata, '$.{key}') IS ?")
+        params.append(_json_scalar(key, value))
+    if flt.occurred_after is not None:
+        clauses.append("m.occurred_at >= ?")
+        params.append(to_us(flt.occurred_after))
+    if flt.occurred_before is not None:
+        clauses.append("m.occurred_at < ?")
+        params.append(to_us(flt.occurred_before))
+    clauses.append("m.created_at <= ? AND m.valid_from <= ?"
+                   " AND (m.expires_at IS NULL OR m.expires_at > ?)")
+    params.extend([at, at, at])
+    if not flt.include_superseded:
+        clauses.append("(m.valid_to IS NULL OR m.valid_to > ?)")
+        params.append(at)
+    return clauses, params
+
+
+def _json_scalar(key: str, value: Any) -> Any:
+    if isinstance(value, bool):
+        return int(value)
+    if value is None or isinstance(value, str | int | float):
+        return value
+    raise InvalidQuery(f"metadata filter {key!r} must compare to a string, number, bool or null")

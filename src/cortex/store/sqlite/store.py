@@ -1,0 +1,449 @@
+"""The embedded backend: one SQLite file holds memories, FTS5 rows and vectors.
+
+A write is one ``BEGIN IMMEDIATE`` transaction covering the row, its tags, its vector,
+its full-text row and a change-log entry, so a memory is either entirely there or not
+at all. Vector search runs on an in-process index per tenant (``vector_index``) that is
+derived from the vectors table and follows the change log, also across processes.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import sqlite3
+import threading
+from collections.abc import Sequence
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from cortex.core.errors import Conflict, InvalidInput, MemoryNotFound, StoreCorrupt
+from cortex.core.models import (
+    CheckReport,
+    FusionWeights,
+    Memory,
+    MemoryFilter,
+    NamespaceStats,
+    NewMemory,
+)
+from cortex.core.textform import index_text
+from cortex.embed.base import Vectors
+from cortex.store.base import Progress, ScoredIds
+from cortex.store.sqlite import index_files
+from cortex.store.sqlite.connection import (
+    BUSY_TIMEOUT_MS,
+    connect,
+    read_transaction,
+    translate_errors,
+    write_transaction,
+)
+from cortex.store.sqlite.fts import match_expression
+from cortex.store.sqlite.integrity import run_check
+from cortex.store.sqlite.migrate import migrate
+from cortex.store.sqlite.rows import (
+    INSERT_MEMORY,
+    MEMORY_COLUMNS,
+    filter_sql,
+    from_us,
+    insert_params,
+    memory_from_row,
+    scope_token,
+    to_us,
+)
+from cortex.store.sqlite.vector_index import HNSW_MIN_ROWS, RowAttrs, TenantIndex
+
+log = logging.getLogger(__name__)
+
+_ATTR_COLUMNS = ("m.seq, m.id, m.namespace, m.kind, m.created_at, m.valid_from, m.valid_to,"
+                 " m.expires_at, m.occurred_at")
+
+
+class SQLiteStore:
+    """``Store`` over one SQLite file (WAL). Safe to share between threads."""
+
+    def __init__(self, path: str | Path, *, dim: int = 384, hnsw_min_rows: int = HNSW_MIN_ROWS,
+                 busy_timeout_ms: int = BUSY_TIMEOUT_MS):
+        self.path = Path(path)
+        self.url = f"sqlite:///{self.path}"
+        self.dim = dim
+        self.hnsw_min_rows = hnsw_min_rows
+        if self.path.exists() and self.path.is_dir():
+            raise InvalidInput(f"{self.path} is a directory, not a database file")
+        self.busy_timeout_ms = busy_timeout_ms
+        self._write_lock = threading.RLock()
+        self._writer = connect(self.path, busy_timeout_ms=busy_timeout_ms)
+        with translate_errors(self.path):
+            self._check_is_database()
+            migrate(self._writer)
+        self._local = threading.local()
+        self._indexes: dict[str, TenantIndex] = {}
+        self._indexes_lock = threading.Lock()
+
+    # ---- connections -------------------------------------------------------------
+    def _check_is_database(self) -> None:
+        try:
+            self._writer.execute("SELECT count(*) FROM sqlite_master").fetchone()
+        except sqlite3.DatabaseError as exc:
+            raise StoreCorrupt(f"{self.path}: not a database file, or it is corrupt") from exc
+
+    def _reader(self) -> sqlite3.Connection:
+        conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
+        if conn is None:
+            conn = connect(self.path, busy_timeout_ms=self.busy_timeout_ms)
+            self._local.conn = conn
+        return conn
+
+    def close(self) -> None:
+        with self._indexes_lock:
+            for tenant, idx in self._indexes.items():
+                self._save_graph(tenant, idx)
+            self._indexes.clear()
+        with self._write_lock:
+            self._writer.close()
+        conn = getattr(self._local, "conn", None)
+        if conn is not None:
+            conn.close()
+            self._local.conn = None
+
+    # ---- writes ------------------------------------------------------------------
+    def insert(self, tenant: str, items: Sequence[NewMemory], vectors: Vectors,
+               model: str) -> list[Memory]:
+        self._check_vectors(vectors, len(items))
+        with self._write_lock, write_transaction(self._writer, self.path) as conn:
+            for item, vector in zip(items, vectors, strict=True):
+                self._insert_one(conn, tenant, item, vector, model)
+        return [self._as_memory(tenant, item) for item in items]
+
+    def supersede(self, tenant: str, old_id: str, new: NewMemory, vector: Vectors,
+                  model: str, at: datetime) -> Memory:
+        self._check_vectors(vector, 1)
+        with self._write_lock, write_transaction(self._writer, self.path) as conn:
+            row = conn.execute(
+                "SELECT seq, valid_to FROM memories WHERE tenant = ? AND id = ?",
+                (tenant, old_id)).fetchone()
+            if row is None:
+                raise MemoryNotFound(f"no memory {old_id}")
+            if row[1] is not None:
+                raise Conflict(f"memory {old_id} was already superseded; update its newest version")
+            self._insert_one(conn, tenant, new, vector[0], model)
+            conn.execute("UPDATE memories SET valid_to = ?, superseded_by = ? WHERE seq = ?",
+                         (to_us(at), new.id, row[0]))
+            conn.execute("INSERT INTO changes (tenant, memory, op) VALUES (?, ?, 'put')",
+                         (tenant, row[0]))
+        return self._as_memory(tenant, new)
+
+    def _insert_one(self, conn: sqlite3.Connection, tenant: str, item: NewMemory,
+                    vector: Vectors, model: str) -> None:
+        seq = conn.execute(INSERT_MEMORY, insert_params(tenant, item)).fetchone()[0]
+        conn.execute("INSERT INTO vectors (seq, model, dim, vector) VALUES (?, ?, ?, ?)",
+                     (seq, model, self.dim, np.asarray(vector, dtype="<f4").tobytes()))
+        conn.execute("INSERT INTO memories_fts (rowid, body, scope) VALUES (?, ?, ?)",
+                     (seq, index_text(item), _scopes(tenant, item.namespace)))
+        conn.executemany("INSERT OR IGNORE INTO memory_tags (tenant, tag, seq) VALUES (?, ?, ?)",
+                         [(tenant, tag, seq) for tag in item.tags])
+        conn.execute("INSERT INTO changes (tenant, memory, op) VALUES (?, ?, 'put')", (tenant, seq))
+
+    def _check_vectors(self, vectors: Vectors, count: int) -> None:
+        shape = getattr(vectors, "shape", None)
+        if shape != (count, self.dim):
+            raise InvalidInput(f"expected vectors of shape ({count}, {self.dim}), got {shape}")
+        if not np.isfinite(vectors).all():
+            raise InvalidInput("vectors contain NaN or infinity")
+
+    def delete(self, tenant: str, ids: Sequence[str]) -> int:
+        """Hard delete: the rows of every version of each id, vectors and FTS rows."""
+        with self._write_lock, write_transaction(self._writer, self.path) as conn:
+            seqs: set[int] = set()
+            for memory_id in ids:
+                seqs |= self._version_chain(conn, tenant, memory_id)
+            self._delete_seqs(conn, tenant, sorted(seqs))
+        return len(seqs)
+
+    def delete_where(self, tenant: str, flt: MemoryFilter) -> int:
+        at = to_us(flt.as_of) or _now_us()
+        clauses, params = filter_sql(flt, at)
+        where = " AND ".join(["m.tenant = ?", *clauses])
+        with self._write_lock, write_transaction(self._writer, self.path) as conn:
+            ids = [r[0] for r in conn.execute(f"SELECT m.id FROM memories m WHERE {where}",
+                                              [tenant, *params])]
+            seqs: set[int] = set()
+            for memory_id in ids:
+                seqs |= self._version_chain(conn, tenant, memory_id)
+            self._delete_seqs(conn, tenant, sorted(seqs))
+        return len(seqs)
+
+    def expire(self, now: datetime) -> int:
+        with self._write_lock, write_transaction(self._writer, self.path) as conn:
+            rows = conn.execute("SELECT tenant, seq FROM memories WHERE expires_at <= ?",
+                                (to_us(now),)).fetchall()
+            by_tenant: dict[str, list[int]] = {}
+            for tenant, seq in rows:
+                by_tenant.setdefault(tenant, []).append(seq)
+            for tenant, seqs in by_tenant.items():
+                self._delete_seqs(conn, tenant, seqs)
+        return len(rows)
+
+    def _version_chain(self, conn: sqlite3.Connection, tenant: str, memory_id: str) -> set[int]:
+        """Every version linked to ``memory_id`` through supersedes / superseded_by."""
+        seen: set[str] = set()
+        seqs: set[int] = set()
+        pending = [memory_id]
+        while pending:
+            current = pending.pop()
+            if current in seen:
+                continue
+            seen.add(current)
+            row = conn.execute("SELECT seq, supersedes, superseded_by FROM memories"
+                               " WHERE tenant = ? AND id = ?", (tenant, current)).fetchone()
+            if row is None:
+                continue
+            seqs.add(row[0])
+            pending.extend(x for x in row[1:] if x)
+        return seqs
+
+    def _delete_seqs(self, conn: sqlite3.Connection, tenant: str, seqs: Sequence[int]) -> None:
+        for seq in seqs:
+            conn.execute("DELETE FROM memories_fts WHERE rowid = ?", (seq,))
+            conn.execute("DELETE FROM memories WHERE seq = ? AND tenant = ?", (seq, tenant))
+            conn.execute("INSERT INTO changes (tenant, memory, op) VALUES (?, ?, 'del')",
+                         (tenant, seq))
+
+    # ---- reads -------------------------------------------------------------------
+    def get(self, tenant: str, memory_id: str) -> Memory | None:
+        with translate_errors(self.path):
+            row = self._reader().execute(
+                f"SELECT {MEMORY_COLUMNS} FROM memories m WHERE m.tenant = ? AND m.id = ?",
+                (tenant, memory_id)).fetchone()
+        return None if row is None else memory_from_row(row)
+
+    def get_many(self, tenant: str, ids: Sequence[str]) -> dict[str, Memory]:
+        if not ids:
+            return {}
+        marks = ",".join("?" * len(ids))
+        with translate_errors(self.path):
+            rows = self._reader().execute(
+                f"SELECT {MEMORY_COLUMNS} FROM memories m WHERE m.tenant = ? AND m.id IN ({marks})",
+                (tenant, *ids)).fetchall()
+        return {row[1]: memory_from_row(row) for row in rows}
+
+    def history(self, tenant: str, memory_id: str) -> list[Memory]:
+        conn = self._reader()
+        with read_transaction(conn, self.path):
+            seqs = self._version_chain(conn, tenant, memory_id)
+            marks = ",".join("?" * len(seqs))
+            rows = conn.execute(f"SELECT {MEMORY_COLUMNS} FROM memories m WHERE m.seq IN ({marks})"
+                                " ORDER BY m.valid_from, m.seq", tuple(seqs)).fetchall()
+        return [memory_from_row(r) for r in rows]
+
+    def find_by_hash(self, tenant: str, namespace: str, digest: str,
+                     now: datetime) -> Memory | None:
+        at = to_us(now)
+        with translate_errors(self.path):
+            row = self._reader().execute(
+                f"SELECT {MEMORY_COLUMNS} FROM memories m WHERE m.tenant = ? AND m.namespace = ?"
+                " AND m.content_hash = ? AND m.valid_to IS NULL"
+                " AND (m.expires_at IS NULL OR m.expires_at > ?) ORDER BY m.seq LIMIT 1",
+                (tenant, namespace, digest, at)).fetchone()
+        return None if row is None else memory_from_row(row)
+
+    def list(self, tenant: str, flt: MemoryFilter, now: datetime, limit: int,
+             after: str | None = None) -> list[Memory]:
+        """Newest first; ``after`` is the id of the last memory of the previous page."""
+        clauses, params = filter_sql(flt, to_us(flt.as_of or now) or 0)
+        if after is not None:
+            clauses.append("m.id < ?")
+            params.append(after)
+        where = " AND ".join(["m.tenant = ?", *clauses])
+        with translate_errors(self.path):
+            rows = self._reader().execute(
+                f"SELECT {MEMORY_COLUMNS} FROM memories m WHERE {where} ORDER BY m.id DESC LIMIT ?",
+                (tenant, *params, limit)).fetchall()
+        return [memory_from_row(r) for r in rows]
+
+    def namespaces(self, tenant: str) -> list[NamespaceStats]:
+        with translate_errors(self.path):
+            rows = self._reader().execute(
+                "SELECT namespace, count(*), sum(bytes) FROM memories WHERE tenant = ?"
+                " AND valid_to IS NULL GROUP BY namespace ORDER BY namespace", (tenant,)).fetchall()
+        return [NamespaceStats(namespace=r[0], memories=r[1], bytes=r[2] or 0) for r in rows]
+
+    def tenants(self) -> list[str]:
+        with translate_errors(self.path):
+            rows = self._reader().execute("SELECT DISTINCT tenant FROM memories ORDER BY tenant")
+            return [r[0] for r in rows]
+
+    # ---- candidate search --------------------------------------------------------
+    def vector_search(self, tenant: str, vector: Vectors, k: int, flt: MemoryFilter,
+                      now: datetime) -> ScoredIds:
+        index = self._index(tenant)
+        at = to_us(flt.as_of or now) or 0
+        allowed = self._allowed_seqs(tenant, flt, at) if flt.needs_sql() else None
+        query = np.asarray(vector, dtype=np.float32).reshape(-1)
+        return index.search(query, k, flt, at, allowed)
+
+    def text_search(self, tenant: str, query: str, k: int, flt: MemoryFilter,
+                    now: datetime) -> ScoredIds:
+        scopes = ([scope_token(tenant)] if flt.namespaces is None
+                  else [scope_token(tenant, ns) for ns in flt.namespaces])
+        expression = match_expression(query, scopes)
+        if expression is None or not scopes:
+            return []
+        clauses, params = filter_sql(flt, to_us(flt.as_of or now) or 0)
+        where = " AND ".join(["memories_fts MATCH ?", "m.tenant = ?", *clauses])
+        sql = ("SELECT m.id, bm25(memories_fts, 1.0, 0.0) AS rank FROM memories_fts"
+               f" JOIN memories m ON m.seq = memories_fts.rowid WHERE {where}"
+               " ORDER BY rank LIMIT ?")
+        with translate_errors(self.path):
+            rows = self._reader().execute(sql, (expression, tenant, *params, k)).fetchall()
+        return [(r[0], -float(r[1])) for r in rows]
+
+    def _allowed_seqs(self, tenant: str, flt: MemoryFilter, at: int) -> set[int]:
+        clauses, params = filter_sql(flt, at)
+        where = " AND ".join(["m.tenant = ?", *clauses])
+        with translate_errors(self.path):
+            rows = self._reader().execute(f"SELECT m.seq FROM memories m WHERE {where}",
+                                          (tenant, *params))
+            return {r[0] for r in rows}
+
+    # ---- the vector index --------------------------------------------------------
+    def _index(self, tenant: str) -> TenantIndex:
+        with self._indexes_lock:
+            index = self._indexes.get(tenant)
+            if index is None:
+                index = TenantIndex(self.dim)
+                self._indexes[tenant] = index
+        with index.lock:
+            self._catch_up(tenant, index)
+            if index.hnsw is None and index.live >= self.hnsw_min_rows:
+                self._attach_graph(tenant, index)
+        return index
+
+    def _catch_up(self, tenant: str, index: TenantIndex) -> None:
+        """Apply every change-log entry after ``index.seq`` (another process may have written)."""
+        conn = self._reader()
+        with read_transaction(conn, self.path):
+            head = conn.execute("SELECT coalesce(max(seq), 0) FROM changes WHERE tenant = ?",
+                                (tenant,)).fetchone()[0]
+            if head <= index.seq:
+                return
+            if index.seq == 0:
+                self._load_all(conn, tenant, index)
+            else:
+                self._apply_changes(conn, tenant, index)
+            index.seq = head
+
+    def _load_all(self, conn: sqlite3.Connection, tenant: str, index: TenantIndex) -> None:
+        rows = conn.execute(
+            f"SELECT {_ATTR_COLUMNS}, v.vector FROM memories m JOIN vectors v ON v.seq = m.seq"
+            " WHERE m.tenant = ? ORDER BY m.seq", (tenant,))
+        for row in rows:
+            index.upsert(_attrs(row), np.frombuffer(row[9], dtype="<f4"))
+
+    def _apply_changes(self, conn: sqlite3.Connection, tenant: str, index: TenantIndex) -> None:
+        latest: dict[int, str] = {}
+        for memory, op in conn.execute("SELECT memory, op FROM changes WHERE tenant = ? AND seq > ?"
+                                       " ORDER BY seq", (tenant, index.seq)):
+            latest[memory] = op
+        puts = [m for m, op in latest.items() if op == "put"]
+        for seq in (m for m, op in latest.items() if op == "del"):
+            index.remove(seq)
+        for chunk_start in range(0, len(puts), 500):
+            chunk = puts[chunk_start:chunk_start + 500]
+            marks = ",".join("?" * len(chunk))
+            found = set()
+            for row in conn.execute(
+                    f"SELECT {_ATTR_COLUMNS}, v.vector FROM memories m JOIN vectors v"
+                    f" ON v.seq = m.seq WHERE m.tenant = ? AND m.seq IN ({marks})",
+                    (tenant, *chunk)):
+                found.add(row[0])
+                vector = None if row[0] in index else np.frombuffer(row[9], dtype="<f4")
+                index.upsert(_attrs(row), vector)
+            for gone in set(chunk) - found:
+                index.remove(gone)
+
+    def _attach_graph(self, tenant: str, index: TenantIndex) -> None:
+        loaded = index_files.load(self.path, tenant, self.dim)
+        if loaded is not None:
+            repaired = index.adopt_hnsw(loaded[0])
+            log.info("loaded HNSW graph for a tenant (%d rows caught up)", repaired)
+        else:
+            log.info("building HNSW graph over %d vectors", index.live)
+            index.build_hnsw()
+        self._save_graph(tenant, index)
+
+    def _save_graph(self, tenant: str, index: TenantIndex) -> None:
+        with index.lock:
+            if index.hnsw is not None and index.hnsw_dirty:
+                index_files.save(self.path, tenant, index.hnsw, index.seq, self.dim)
+                index.hnsw_dirty = False
+
+    def warm(self, tenant: str) -> None:
+        """Load (and if large, build) the tenant's vector index now rather than on first recall."""
+        self._index(tenant)
+
+    # ---- settings ----------------------------------------------------------------
+    def get_weights(self, tenant: str) -> FusionWeights:
+        with translate_errors(self.path):
+            row = self._reader().execute(
+                "SELECT fusion_weights FROM tenant_settings WHERE tenant = ?", (tenant,)).fetchone()
+        return FusionWeights() if row is None else FusionWeights.model_validate_json(row[0])
+
+    def set_weights(self, tenant: str, weights: FusionWeights) -> None:
+        with self._write_lock, write_transaction(self._writer, self.path) as conn:
+            conn.execute("INSERT INTO tenant_settings (tenant, fusion_weights) VALUES (?, ?)"
+                         " ON CONFLICT (tenant) DO UPDATE SET fusion_weights = excluded.fusion_weights",
+                         (tenant, weights.model_dump_json()))
+
+    # ---- maintenance -------------------------------------------------------------
+    def check(self) -> CheckReport:
+        with self._write_lock:
+            return run_check(self._writer, self.path, self.dim)
+
+    def reindex(self, progress: Progress | None = None) -> None:
+        """Rebuild every derived structure: FTS rows, vector indexes and saved graphs."""
+        with self._write_lock, write_transaction(self._writer, self.path) as conn:
+            conn.execute("DELETE FROM memories_fts")
+            total = conn.execute("SELECT count(*) FROM memories").fetchone()[0]
+            done = 0
+            for row in conn.execute(f"SELECT {MEMORY_COLUMNS} FROM memories m ORDER BY m.seq"):
+                memory = memory_from_row(row)
+                conn.execute("INSERT INTO memories_fts (rowid, body, scope) VALUES (?, ?, ?)",
+                             (row[0], index_text(memory), _scopes(memory.tenant, memory.namespace)))
+                done += 1
+                if progress is not None and done % 1000 == 0:
+                    progress(done, total)
+            conn.execute("INSERT INTO memories_fts (memories_fts) VALUES ('optimize')")
+        index_files.remove_all(self.path)
+        with self._indexes_lock:
+            self._indexes.clear()
+        for tenant in self.tenants():
+            self._index(tenant)
+        if progress is not None:
+            progress(total, total)
+
+    def _as_memory(self, tenant: str, item: NewMemory) -> Memory:
+        return Memory(tenant=tenant, valid_to=None, superseded_by=None, **item.model_dump())
+
+    def raw(self) -> sqlite3.Connection:
+        """The reader connection, for tests and diagnostics only."""
+        return self._reader()
+
+
+def _scopes(tenant: str, namespace: str) -> str:
+    return f"{scope_token(tenant)} {scope_token(tenant, namespace)}"
+
+
+def _attrs(row: Any) -> RowAttrs:
+    return RowAttrs(rowid=row[0], id=row[1], namespace=row[2], kind=row[3], created_at=row[4],
+                    valid_from=row[5], valid_to=row[6], expires_at=row[7], occurred_at=row[8])
+
+
+def _now_us() -> int:
+    from cortex.core.models import utcnow
+
+    return to_us(utcnow()) or 0
+
+
+__all__ = ["SQLiteStore"]
