@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import builtins
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -103,7 +104,7 @@ class Cortex:
     def remember_many(self, items: Iterable[Mapping[str, Any]], *, tenant: str | None = None,
                       vectors: Vectors | None = None, progress: Progress | None = None,
                       on_batch: Callable[[list[RememberResult]], None] | None = None,
-                      ) -> list[RememberResult]:
+                      ) -> builtins.list[RememberResult]:
         """Validate every item first (nothing is written if one is bad), then write in batches.
 
         Each batch is one transaction; ``on_batch`` is called after each commit with that
@@ -123,7 +124,7 @@ class Cortex:
                                                                        self.embedder.dim):
             raise InvalidInput(f"vectors must have shape ({len(prepared)}, {self.embedder.dim})",
                                field="vectors")
-        results: list[RememberResult] = []
+        results: builtins.list[RememberResult] = []
         size = self.limits.batch_size
         for start in range(0, len(prepared), size):
             given = None if vectors is None else vectors[start:start + size]
@@ -135,9 +136,9 @@ class Cortex:
                 progress(len(results), len(prepared))
         return results
 
-    def _write_batch(self, tenant: str, batch: list[NewMemory], now: datetime,
-                     given: Vectors | None) -> list[RememberResult]:
-        outcome: list[RememberResult | NewMemory] = []
+    def _write_batch(self, tenant: str, batch: builtins.list[NewMemory], now: datetime,
+                     given: Vectors | None) -> builtins.list[RememberResult]:
+        outcome: builtins.list[RememberResult | NewMemory] = []
         fresh: dict[tuple[str, str], NewMemory] = {}
         for item in batch:
             existing = self.store.find_by_hash(tenant, item.namespace, item.content_hash, now)
@@ -160,16 +161,17 @@ class Cortex:
                 vectors = given[[position[i.id] for i in new_items]]
             stored = {m.id: m for m in self.store.insert(tenant, new_items, vectors,
                                                          self.embedder.name)}
-        results, reported = [], set()
+        results: builtins.list[RememberResult] = []
+        reported: set[str] = set()
         for entry in outcome:
             if isinstance(entry, RememberResult):
                 results.append(entry)
                 continue
             memory = stored[entry.id]
-            twin = entry.id in reported
+            repeat = entry.id in reported
             reported.add(entry.id)
-            results.append(RememberResult(memory=memory, created=not twin,
-                                          duplicate_of=memory.id if twin else None))
+            results.append(RememberResult(memory=memory, created=not repeat,
+                                          duplicate_of=memory.id if repeat else None))
         return results
 
     def _prepare(self, raw: Mapping[str, Any], now: datetime) -> NewMemory:
@@ -243,7 +245,7 @@ class Cortex:
             raise MemoryNotFound(f"no memory {memory_id}", id=memory_id)
         return memory
 
-    def history(self, memory_id: str, *, tenant: str | None = None) -> list[Memory]:
+    def history(self, memory_id: str, *, tenant: str | None = None) -> builtins.list[Memory]:
         """Every version of a memory, oldest first."""
         self.get(memory_id, tenant=tenant)
         return self.store.history(self._tenant(tenant), memory_id)
@@ -251,7 +253,7 @@ class Cortex:
     def list(self, *, namespace: str | None = None, kinds: Sequence[str] | None = None,
              tags: Sequence[str] | None = None, metadata: Mapping[str, Any] | None = None,
              limit: int = 50, after: str | None = None, include_superseded: bool = False,
-             tenant: str | None = None) -> list[Memory]:
+             tenant: str | None = None) -> builtins.list[Memory]:
         """Newest first; pass the last id as ``after`` for the next page."""
         validate.k(limit)
         flt = self._filter(namespace=namespace, kinds=kinds, tags=tags, metadata=metadata,
@@ -264,7 +266,7 @@ class Cortex:
                metadata: Mapping[str, Any] | None = None, as_of: datetime | str | None = None,
                occurred_after: datetime | str | None = None,
                occurred_before: datetime | str | None = None, session: str | None = None,
-               query_vector: Vectors | None = None, tenant: str | None = None) -> list[Hit]:
+               query_vector: Vectors | None = None, tenant: str | None = None) -> builtins.list[Hit]:
         """Hybrid recall: dense ∪ BM25 candidates fused with recency and importance.
 
         With ``session``, that session's working memory competes in the same ranking.
@@ -284,16 +286,15 @@ class Cortex:
         elif getattr(query_vector, "shape", None) != (self.embedder.dim,):
             raise InvalidQuery(f"query_vector must have shape ({self.embedder.dim},)",
                                field="query_vector")
-        candidates, dense = store_candidates(self.store, tenant, query, query_vector, flt,
-                                             weights, now)
+        candidates = store_candidates(self.store, tenant, query, query_vector, flt, weights, now)
         working = self._working_candidates(tenant, session, flt)
         vectors = self.embedder.embed_batch([m.text for m in working]) if working else None
-        add_dense(candidates, dense, working, vectors if vectors is not None else query_vector[:0],
+        add_dense(candidates, working, vectors if vectors is not None else query_vector[:0],
                   query_vector)
-        return fuse(list(candidates.values()), weights, flt.as_of or now)[:k]
+        return fuse(list(candidates.values()), weights, flt.as_of or now, k)
 
     def _working_candidates(self, tenant: str, session: str | None,
-                            flt: MemoryFilter) -> list[Memory]:
+                            flt: MemoryFilter) -> builtins.list[Memory]:
         if session is None or flt.needs_sql() or (flt.kinds and Kind.EPISODE not in flt.kinds):
             return []
         memories = working_memory(tenant, self.working.messages(tenant, session))
@@ -308,7 +309,7 @@ class Cortex:
             raise NamespaceNotFound(
                 f"no memories in namespace {', '.join(flt.namespaces)}", namespace=flt.namespaces)
 
-    def namespaces(self, *, tenant: str | None = None) -> list[NamespaceStats]:
+    def namespaces(self, *, tenant: str | None = None) -> builtins.list[NamespaceStats]:
         return self.store.namespaces(self._tenant(tenant))
 
     def stats(self, *, tenant: str | None = None) -> dict[str, Any]:
@@ -330,7 +331,7 @@ class Cortex:
         self.working.append(self._tenant(tenant), message)
         return message
 
-    def session_messages(self, session: str, *, tenant: str | None = None) -> list[WorkingMessage]:
+    def session_messages(self, session: str, *, tenant: str | None = None) -> builtins.list[WorkingMessage]:
         return self.working.messages(self._tenant(tenant), session)
 
     def session_clear(self, session: str, *, tenant: str | None = None) -> int:

@@ -67,7 +67,7 @@ class Phases:
 
     @contextmanager
     def phase(self, label: str, total: int) -> Iterator[Advance]:
-        if not self.enabled:
+        if not self.enabled or not self.console.is_terminal:
             yield _ignore
             return
         columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
@@ -86,6 +86,11 @@ def _ignore(done: int, total: int) -> None:
 
 
 SILENT = Phases(enabled=False)
+
+
+def warm_up(engine: Cortex) -> None:
+    """Load the model now, so its one-off start-up cost is in no timing."""
+    engine.embedder.embed_batch(["load the model before timing anything"])
 
 
 class Latency(BaseModel):

@@ -9,12 +9,11 @@ from __future__ import annotations
 import json
 import sys
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
-import click
 import typer
 from rich.console import Console
-from typer.core import TyperCommand, TyperGroup
+from typer.core import TyperGroup
 
 from cortex.core.config import Settings
 from cortex.core.errors import ConfigError, CortexError
@@ -84,10 +83,15 @@ class CliState:
         sys.stdout.flush()
 
 
-def get_state(ctx: click.Context) -> CliState:
-    state = ctx.find_object(CliState)
-    if state is None:  # a command invoked without the root callback (embedding hosts)
-        state = ctx.ensure_object(CliState)
+JsonFlag = Annotated[bool, typer.Option(
+    "--json", show_default=False,
+    help="Machine-readable output: one JSON object on stdout (same as the global --json).")]
+
+
+def get_state(ctx: typer.Context, json_output: bool = False) -> CliState:
+    """This invocation's state; a command's own ``--json`` switches JSON output on."""
+    state = ctx.ensure_object(CliState)
+    state.json = state.json or json_output
     return state
 
 
@@ -102,25 +106,9 @@ def report_error(state: CliState | None, exc: CortexError) -> None:
 class CortexGroup(TyperGroup):
     """The root group: every expected error becomes one line and exit status 1."""
 
-    def invoke(self, ctx: click.Context) -> Any:
+    def invoke(self, ctx: Any) -> Any:  # typer's (vendored click) Context
         try:
             return super().invoke(ctx)
         except CortexError as exc:
             report_error(ctx.find_object(CliState), exc)
             raise typer.Exit(1) from None
-
-
-def _json_flag(ctx: click.Context, _param: click.Parameter, value: bool) -> None:
-    state = ctx.find_object(CliState)
-    if value and state is not None:
-        state.json = True
-
-
-class JsonCommand(TyperCommand):
-    """A command that also accepts ``--json`` after its name (same as the global flag)."""
-
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self.params.append(click.Option(
-            ["--json"], is_flag=True, expose_value=False, callback=_json_flag,
-            help="Machine-readable output: one JSON object on stdout."))

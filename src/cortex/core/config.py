@@ -27,7 +27,8 @@ class Settings(BaseSettings):
     tenant: str = Field(
         "default", description="Tenant every call is scoped to unless a call names another.")
     embedder: str = Field(
-        "minilm", description="Embedding model used for memories and queries.")
+        "minilm", description="Embedding model for memories and queries: minilm (local, "
+        "all-MiniLM-L6-v2) or openai+https://HOST/v1?model=NAME.")
     max_text_bytes: int = Field(
         32768, gt=0, description="Largest memory text accepted, in UTF-8 bytes.")
     max_metadata_bytes: int = Field(

@@ -139,9 +139,9 @@ def all_error_classes() -> list[type[CortexError]]:
 
 
 __all__ = [
-    "CortexError",
     "ConfigError",
     "Conflict",
+    "CortexError",
     "EmbeddingError",
     "ImportFileError",
     "InvalidId",

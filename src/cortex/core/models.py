@@ -6,7 +6,7 @@ import hashlib
 import unicodedata
 from datetime import UTC, datetime
 from enum import StrEnum
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -135,16 +135,25 @@ class FusionWeights(BaseModel):
 
     model_config = ConfigDict(frozen=True)
 
-    dense: float = 1.0
-    bm25: float = 1.0
+    # "convex": Σ w·score/max(score) per signal (keeps how far ahead a hit is; best on
+    # LoCoMo by +0.03 turn recall@10 over RRF). "rrf": Σ w/(rrf_k + rank).
+    method: Literal["convex", "rrf"] = "convex"
+    dense: float = 0.4
+    bm25: float = 0.6
     rrf_k: float = 60.0
     # Relevance is in [0, 1] and adjacent RRF ranks differ by ~0.016 there, so these stay
     # small: they reorder near-ties, they do not overrule the query.
     recency: float = 0.02
     recency_half_life_days: float = 30.0
     importance: float = 0.02
-    session_prior: float = 0.0
-    candidates: int = 100
+    candidates: int = 50
+    # Diversify the first ``diversify_top`` hits (MMR): each pick from the best
+    # ``diversify_pool`` pays ``diversity`` × its highest cosine to the hits already
+    # picked and ``session_penalty`` per picked hit from the same session.
+    diversity: float = 0.3
+    session_penalty: float = 0.02
+    diversify_top: int = 5
+    diversify_pool: int = 20
 
 
 class NamespaceStats(BaseModel):

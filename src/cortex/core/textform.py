@@ -25,3 +25,15 @@ def index_text(memory: Memory | NewMemory) -> str:
         parts.append(f"{memory.source.speaker}:")
     parts.append(memory.text)
     return " ".join(parts)
+
+
+# Full-text ranking gives the two previous turns of the same session their own columns,
+# each at this weight relative to the memory's own text (measured on LoCoMo: see
+# docs/recall.md). Every backend uses these same numbers.
+CONTEXT_TURNS = 2
+CONTEXT_WEIGHT = 0.4
+
+
+def context_text(text: str, speaker: str | None) -> str:
+    """How a neighbouring turn appears in another memory's context: who said what."""
+    return f"{speaker}: {text}" if speaker else text

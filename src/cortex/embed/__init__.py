@@ -15,7 +15,7 @@ from urllib.parse import parse_qs, urlsplit, urlunsplit
 
 from cortex.core.errors import ConfigError
 from cortex.embed.base import Embedder, Vectors
-from cortex.embed.cache import CachingEmbedder, CacheStats
+from cortex.embed.cache import CacheStats, CachingEmbedder
 from cortex.embed.minilm import MiniLMEmbedder
 from cortex.embed.openai_compat import OpenAICompatEmbedder
 

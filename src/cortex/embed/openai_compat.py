@@ -81,8 +81,7 @@ class OpenAICompatEmbedder:
         if not texts:
             return np.zeros((0, self.dim), dtype=np.float32)
         parts = [
-            self._embed_chunk(texts[i : i + self._batch_size])
-            for i in range(0, len(texts), self._batch_size)
+            self._embed_chunk(texts[i : i + self._batch_size]) for i in range(0, len(texts), self._batch_size)
         ]
         return np.concatenate(parts)
 
@@ -92,9 +91,7 @@ class OpenAICompatEmbedder:
         if self._dim is None:
             self._dim = vectors.shape[1]
         if vectors.shape[1] != self._dim:
-            raise EmbeddingError(
-                f"{self._model} returned {vectors.shape[1]}-d vectors, expected {self._dim}"
-            )
+            raise EmbeddingError(f"{self._model} returned {vectors.shape[1]}-d vectors, expected {self._dim}")
         return _normalise(vectors, self._model)
 
     def _post(self, payload: dict[str, Any]) -> httpx.Response:
@@ -153,4 +150,5 @@ def _normalise(vectors: Vectors, model: str) -> Vectors:
     norms = np.linalg.norm(vectors, axis=1, keepdims=True)
     if not np.all(np.isfinite(norms)) or np.any(norms == 0):
         raise EmbeddingError(f"{model} returned a zero or non-finite vector")
-    return (vectors / norms).astype(np.float32)
+    unit: Vectors = (vectors / norms).astype(np.float32)
+    return unit

@@ -1,13 +1,16 @@
 """Fusing candidate lists into one ranking, with every signal kept for ``explain``.
 
-Score of a candidate (all terms documented in docs/recall.md):
+Relevance (in [0, 1]) comes from the per-signal scores (dense cosine, BM25) by one of
+two methods, chosen per tenant in ``FusionWeights.method``:
 
-    rrf        = Σ_signal w_signal / (rrf_k + rank_signal)        (ranks start at 1)
-    relevance  = rrf / Σ_signal w_signal / (rrf_k + 1)            (1.0 = first in every list)
-    score      = relevance + w_recency · 2^(−age / half_life) + w_importance · importance
+    convex     relevance = Σ_s w_s · max(0, score_s) / max_candidates(score_s)  /  Σ_s w_s
+    rrf        relevance = Σ_s w_s / (rrf_k + rank_s)  /  Σ_s w_s / (rrf_k + 1)
 
-Ranks, not raw scores, are fused: cosine and BM25 live on unrelated scales, and rank
-fusion is robust to that without per-corpus calibration.
+then  score = relevance + w_recency · 2^(−age / half_life) + w_importance · importance.
+
+Convex fusion keeps how far ahead the best hit is in each list; RRF only keeps the
+order. On LoCoMo, where BM25 is much stronger than MiniLM, convex wins clearly (see
+docs/recall.md); RRF stays available for corpora where score scales misbehave.
 """
 
 from __future__ import annotations
@@ -16,12 +19,15 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from cortex.core.models import FusionWeights, Hit, Memory
+from cortex.embed.base import Vectors
+from cortex.recall.diversify import diversify
 
 
 @dataclass
 class Candidate:
     memory: Memory
     origin: str = "store"
+    vector: Vectors | None = None
     signals: dict[str, float] = field(default_factory=dict)  # raw score per signal
     ranks: dict[str, int] = field(default_factory=dict)  # 1-based rank per signal
 
@@ -30,31 +36,49 @@ def signal_weights(weights: FusionWeights) -> dict[str, float]:
     return {"dense": weights.dense, "bm25": weights.bm25}
 
 
-def fuse(candidates: list[Candidate], weights: FusionWeights, now: datetime) -> list[Hit]:
-    per_signal = signal_weights(weights)
-    best = sum(w / (weights.rrf_k + 1) for w in per_signal.values()) or 1.0
-    hits = []
+def fuse(candidates: list[Candidate], weights: FusionWeights, now: datetime,
+         k: int | None = None) -> list[Hit]:
+    """Score every candidate; build ``Hit`` objects only for the best ``k``."""
+    per_signal = {s: w for s, w in signal_weights(weights).items() if w > 0}
+    total = sum(per_signal.values()) or 1.0
+    if weights.method == "rrf":
+        best = sum(w / (weights.rrf_k + 1) for w in per_signal.values()) or 1.0
+    tops = {s: max((max(0.0, c.signals.get(s, 0.0)) for c in candidates), default=0.0)
+            for s in per_signal}
+    scored = []
     for cand in candidates:
-        rrf = sum(w / (weights.rrf_k + cand.ranks[s])
-                  for s, w in per_signal.items() if s in cand.ranks)
-        relevance = rrf / best
+        if weights.method == "rrf":
+            parts = {s: w / (weights.rrf_k + cand.ranks[s]) / best
+                     for s, w in per_signal.items() if s in cand.ranks}
+        else:
+            parts = {s: w * max(0.0, cand.signals[s]) / tops[s] / total
+                     for s, w in per_signal.items() if s in cand.signals and tops[s] > 0}
+        relevance = sum(parts.values())
         recency = _recency(cand.memory, now, weights.recency_half_life_days)
-        explain = {f"{s}": cand.signals[s] for s in per_signal if s in cand.signals}
-        explain |= {f"{s}_rank": float(cand.ranks[s]) for s in per_signal if s in cand.ranks}
-        explain |= {
-            "rrf": rrf,
-            "relevance": relevance,
-            "recency": recency,
-            "recency_part": weights.recency * recency,
-            "importance": cand.memory.importance,
-            "importance_part": weights.importance * cand.memory.importance,
-        }
-        score = relevance + explain["recency_part"] + explain["importance_part"]
-        explain["score"] = score
-        hits.append(Hit(memory=cand.memory, score=score, explain=explain, origin=cand.origin))
+        score = (relevance + weights.recency * recency
+                 + weights.importance * cand.memory.importance)
+        scored.append((score, relevance, recency, parts, cand))
     # Ties broken by id so every backend returns the same order for the same data.
-    hits.sort(key=lambda h: (-h.score, h.memory.id))
-    return hits
+    scored.sort(key=lambda entry: (-entry[0], entry[4].memory.id))
+    order = diversify([(entry[0], entry[4]) for entry in scored], weights)
+    return [_hit(*scored[i][:5], weights, penalty) for i, penalty in order[:k]]
+
+
+def _hit(score: float, relevance: float, recency: float, parts: dict[str, float],
+         cand: Candidate, weights: FusionWeights, penalty: float) -> Hit:
+    explain = dict(cand.signals)
+    explain |= {f"{s}_rank": float(r) for s, r in cand.ranks.items()}
+    explain |= {f"{s}_part": p for s, p in parts.items()}
+    explain |= {
+        "relevance": relevance,
+        "recency": recency,
+        "recency_part": weights.recency * recency,
+        "importance": cand.memory.importance,
+        "importance_part": weights.importance * cand.memory.importance,
+        "diversity_penalty": penalty,
+        "score": score,
+    }
+    return Hit.model_construct(memory=cand.memory, score=score, explain=explain, origin=cand.origin)
 
 
 def _recency(memory: Memory, now: datetime, half_life_days: float) -> float:

@@ -5,8 +5,6 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
-import numpy as np
-
 from cortex.core.models import FusionWeights, Kind, Memory, MemoryFilter, Source, content_hash
 from cortex.embed.base import Vectors
 from cortex.recall.fuse import Candidate
@@ -16,15 +14,17 @@ from cortex.working.base import WorkingMessage
 
 def store_candidates(store: Store, tenant: str, query: str, query_vector: Vectors,
                      flt: MemoryFilter, weights: FusionWeights, now: datetime,
-                     ) -> tuple[dict[str, Candidate], ScoredIds]:
-    """Candidates keyed by id with their BM25 signal; the dense list is returned for merging."""
+                     ) -> dict[str, Candidate]:
+    """Union of the dense and BM25 top lists, each candidate with its stored vector."""
     depth = weights.candidates
     dense = store.vector_search(tenant, query_vector, depth, flt, now) if weights.dense else []
     lexical = store.text_search(tenant, query, depth, flt, now) if weights.bm25 else []
-    memories = store.get_many(tenant, list({i for i, _ in dense} | {i for i, _ in lexical}))
-    candidates = {i: Candidate(memory=m) for i, m in memories.items()}
+    ids = list({i for i, _ in dense} | {i for i, _ in lexical})
+    memories = store.get_many(tenant, ids)
+    vectors = store.vectors(tenant, ids)
+    candidates = {i: Candidate(memory=m, vector=vectors.get(i)) for i, m in memories.items()}
     _rank(candidates, "bm25", lexical)
-    return candidates, dense
+    return candidates
 
 
 def working_memory(tenant: str, messages: Sequence[WorkingMessage]) -> list[Memory]:
@@ -37,15 +37,14 @@ def working_memory(tenant: str, messages: Sequence[WorkingMessage]) -> list[Memo
     ]
 
 
-def add_dense(candidates: dict[str, Candidate], store_dense: ScoredIds,
-              working: list[Memory], working_vectors: Vectors, query_vector: Vectors) -> None:
-    """One dense ranking over store hits and working-memory messages together."""
-    scored = list(store_dense)
-    if working:
-        cosines = np.asarray(working_vectors, dtype=np.float32) @ query_vector.reshape(-1)
-        for memory, cosine in zip(working, cosines, strict=True):
-            candidates[memory.id] = Candidate(memory=memory, origin="working")
-            scored.append((memory.id, float(cosine)))
+def add_dense(candidates: dict[str, Candidate], working: list[Memory],
+              working_vectors: Vectors, query_vector: Vectors) -> None:
+    """Exact cosine for every candidate (BM25-only ones too) and working-memory messages,
+    ranked together: a strong keyword hit is not scored as if it had no meaning."""
+    for memory, vector in zip(working, working_vectors, strict=True):
+        candidates[memory.id] = Candidate(memory=memory, origin="working", vector=vector)
+    query = query_vector.reshape(-1)
+    scored = [(i, float(c.vector @ query)) for i, c in candidates.items() if c.vector is not None]
     scored.sort(key=lambda pair: (-pair[1], pair[0]))
     _rank(candidates, "dense", scored)
 

@@ -26,10 +26,10 @@ def query_terms(query: str) -> list[str]:
 
 
 def match_expression(query: str, scopes: list[str]) -> str | None:
-    """``scope:(…) AND body:("w1" OR "w2" …)``, or None when the query has no words."""
+    """``scope:(…) AND {body prev1 prev2}:("w1" OR "w2" …)``, or None when there are no words."""
     terms = query_terms(query)
     if not terms:
         return None
     body = " OR ".join('"' + t.replace('"', '""') + '"' for t in terms)
     scope = " OR ".join(f'"{s}"' for s in scopes)
-    return f"scope : ({scope}) AND body : ({body})"
+    return f"scope : ({scope}) AND {{body prev1 prev2}} : ({body})"

@@ -36,9 +36,11 @@ def memory_from_row(row: sqlite3.Row | tuple[Any, ...]) -> Memory:
     created = from_us(row[10])
     valid_from = from_us(row[12])
     assert created is not None and valid_from is not None
-    return Memory(
+    # Rows were validated on the way in; skipping re-validation keeps recall fast.
+    return Memory.model_construct(
         id=row[1], tenant=row[2], namespace=row[3], kind=Kind(row[4]), text=row[5],
-        metadata=json.loads(row[6]), tags=json.loads(row[7]), source=Source(**json.loads(row[8])),
+        metadata=json.loads(row[6]), tags=json.loads(row[7]),
+        source=Source.model_construct(**json.loads(row[8])),
         importance=row[9], created_at=created, occurred_at=from_us(row[11]),
         valid_from=valid_from, valid_to=from_us(row[13]), expires_at=from_us(row[14]),
         content_hash=row[15], supersedes=row[16], superseded_by=row[17],
@@ -51,15 +53,15 @@ def insert_params(tenant: str, m: NewMemory) -> tuple[Any, ...]:
     return (
         m.id, tenant, m.namespace, m.kind.value, m.text, metadata,
         json.dumps(m.tags), source, m.importance, to_us(m.created_at), to_us(m.occurred_at),
-        to_us(m.valid_from), to_us(m.expires_at), m.content_hash, m.supersedes,
+        to_us(m.valid_from), to_us(m.expires_at), m.content_hash, m.source.session, m.supersedes,
         len(m.text.encode("utf-8")) + len(metadata),
     )
 
 
 INSERT_MEMORY = (
     "INSERT INTO memories (id, tenant, namespace, kind, text, metadata, tags, source,"
-    " importance, created_at, occurred_at, valid_from, expires_at, content_hash, supersedes,"
-    " bytes) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?) RETURNING seq"
+    " importance, created_at, occurred_at, valid_from, expires_at, content_hash, session,"
+    " supersedes, bytes) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?) RETURNING seq"
 )
 
 

@@ -8,7 +8,7 @@ derived from the vectors table and follows the change log, also across processes
 
 from __future__ import annotations
 
-import json
+import builtins
 import logging
 import sqlite3
 import threading
@@ -28,7 +28,7 @@ from cortex.core.models import (
     NamespaceStats,
     NewMemory,
 )
-from cortex.core.textform import index_text
+from cortex.core.textform import CONTEXT_TURNS, CONTEXT_WEIGHT, context_text, index_text
 from cortex.embed.base import Vectors
 from cortex.store.base import Progress, ScoredIds
 from cortex.store.sqlite import index_files
@@ -46,7 +46,6 @@ from cortex.store.sqlite.rows import (
     INSERT_MEMORY,
     MEMORY_COLUMNS,
     filter_sql,
-    from_us,
     insert_params,
     memory_from_row,
     scope_token,
@@ -109,7 +108,7 @@ class SQLiteStore:
 
     # ---- writes ------------------------------------------------------------------
     def insert(self, tenant: str, items: Sequence[NewMemory], vectors: Vectors,
-               model: str) -> list[Memory]:
+               model: str) -> builtins.list[Memory]:
         self._check_vectors(vectors, len(items))
         with self._write_lock, write_transaction(self._writer, self.path) as conn:
             for item, vector in zip(items, vectors, strict=True):
@@ -139,8 +138,7 @@ class SQLiteStore:
         seq = conn.execute(INSERT_MEMORY, insert_params(tenant, item)).fetchone()[0]
         conn.execute("INSERT INTO vectors (seq, model, dim, vector) VALUES (?, ?, ?, ?)",
                      (seq, model, self.dim, np.asarray(vector, dtype="<f4").tobytes()))
-        conn.execute("INSERT INTO memories_fts (rowid, body, scope) VALUES (?, ?, ?)",
-                     (seq, index_text(item), _scopes(tenant, item.namespace)))
+        self._write_fts(conn, seq)
         conn.executemany("INSERT OR IGNORE INTO memory_tags (tenant, tag, seq) VALUES (?, ?, ?)",
                          [(tenant, tag, seq) for tag in item.tags])
         conn.execute("INSERT INTO changes (tenant, memory, op) VALUES (?, ?, 'put')", (tenant, seq))
@@ -204,11 +202,45 @@ class SQLiteStore:
         return seqs
 
     def _delete_seqs(self, conn: sqlite3.Connection, tenant: str, seqs: Sequence[int]) -> None:
+        followers: set[int] = set()
         for seq in seqs:
+            followers |= self._followers(conn, seq)
             conn.execute("DELETE FROM memories_fts WHERE rowid = ?", (seq,))
             conn.execute("DELETE FROM memories WHERE seq = ? AND tenant = ?", (seq, tenant))
             conn.execute("INSERT INTO changes (tenant, memory, op) VALUES (?, ?, 'del')",
                          (tenant, seq))
+        # Later turns carried the deleted text as context: re-derive theirs so no trace stays.
+        for seq in sorted(followers - set(seqs)):
+            self._write_fts(conn, seq)
+
+    @staticmethod
+    def _followers(conn: sqlite3.Connection, seq: int) -> set[int]:
+        """The turns whose context includes ``seq`` (the next ones in its session)."""
+        rows = conn.execute(
+            "SELECT f.seq FROM memories m JOIN memories f ON f.tenant = m.tenant"
+            " AND f.namespace = m.namespace AND f.session = m.session AND f.seq > m.seq"
+            f" WHERE m.seq = ? ORDER BY f.seq LIMIT {CONTEXT_TURNS}", (seq,))
+        return {r[0] for r in rows}
+
+    @staticmethod
+    def _write_fts(conn: sqlite3.Connection, seq: int) -> None:
+        """(Re)write one memory's full-text row: its text, the turns before it, its scope."""
+        row = conn.execute(f"SELECT {MEMORY_COLUMNS} FROM memories m WHERE m.seq = ?",
+                           (seq,)).fetchone()
+        memory = memory_from_row(row)
+        context = ["", ""]
+        if memory.source.session is not None:
+            previous = conn.execute(
+                "SELECT text, json_extract(source, '$.speaker') FROM memories WHERE tenant = ?"
+                " AND namespace = ? AND session = ? AND seq < ? ORDER BY seq DESC LIMIT ?",
+                (memory.tenant, memory.namespace, memory.source.session, seq, CONTEXT_TURNS))
+            for slot, (text, speaker) in enumerate(previous):
+                context[slot] = context_text(text, speaker)
+        conn.execute("DELETE FROM memories_fts WHERE rowid = ?", (seq,))
+        conn.execute("INSERT INTO memories_fts (rowid, body, prev1, prev2, scope)"
+                     " VALUES (?, ?, ?, ?, ?)",
+                     (seq, index_text(memory), context[0], context[1],
+                      _scopes(memory.tenant, memory.namespace)))
 
     # ---- reads -------------------------------------------------------------------
     def get(self, tenant: str, memory_id: str) -> Memory | None:
@@ -228,7 +260,7 @@ class SQLiteStore:
                 (tenant, *ids)).fetchall()
         return {row[1]: memory_from_row(row) for row in rows}
 
-    def history(self, tenant: str, memory_id: str) -> list[Memory]:
+    def history(self, tenant: str, memory_id: str) -> builtins.list[Memory]:
         conn = self._reader()
         with read_transaction(conn, self.path):
             seqs = self._version_chain(conn, tenant, memory_id)
@@ -249,7 +281,7 @@ class SQLiteStore:
         return None if row is None else memory_from_row(row)
 
     def list(self, tenant: str, flt: MemoryFilter, now: datetime, limit: int,
-             after: str | None = None) -> list[Memory]:
+             after: str | None = None) -> builtins.list[Memory]:
         """Newest first; ``after`` is the id of the last memory of the previous page."""
         clauses, params = filter_sql(flt, to_us(flt.as_of or now) or 0)
         if after is not None:
@@ -262,14 +294,14 @@ class SQLiteStore:
                 (tenant, *params, limit)).fetchall()
         return [memory_from_row(r) for r in rows]
 
-    def namespaces(self, tenant: str) -> list[NamespaceStats]:
+    def namespaces(self, tenant: str) -> builtins.list[NamespaceStats]:
         with translate_errors(self.path):
             rows = self._reader().execute(
                 "SELECT namespace, count(*), sum(bytes) FROM memories WHERE tenant = ?"
                 " AND valid_to IS NULL GROUP BY namespace ORDER BY namespace", (tenant,)).fetchall()
         return [NamespaceStats(namespace=r[0], memories=r[1], bytes=r[2] or 0) for r in rows]
 
-    def tenants(self) -> list[str]:
+    def tenants(self) -> builtins.list[str]:
         with translate_errors(self.path):
             rows = self._reader().execute("SELECT DISTINCT tenant FROM memories ORDER BY tenant")
             return [r[0] for r in rows]
@@ -292,12 +324,16 @@ class SQLiteStore:
             return []
         clauses, params = filter_sql(flt, to_us(flt.as_of or now) or 0)
         where = " AND ".join(["memories_fts MATCH ?", "m.tenant = ?", *clauses])
-        sql = ("SELECT m.id, bm25(memories_fts, 1.0, 0.0) AS rank FROM memories_fts"
+        w = CONTEXT_WEIGHT
+        sql = (f"SELECT m.id, bm25(memories_fts, 1.0, {w}, {w}, 0.0) AS rank FROM memories_fts"
                f" JOIN memories m ON m.seq = memories_fts.rowid WHERE {where}"
                " ORDER BY rank LIMIT ?")
         with translate_errors(self.path):
             rows = self._reader().execute(sql, (expression, tenant, *params, k)).fetchall()
         return [(r[0], -float(r[1])) for r in rows]
+
+    def vectors(self, tenant: str, ids: Sequence[str]) -> dict[str, Vectors]:
+        return self._index(tenant).vectors_of(builtins.list(ids))
 
     def _allowed_seqs(self, tenant: str, flt: MemoryFilter, at: int) -> set[int]:
         clauses, params = filter_sql(flt, at)
@@ -407,10 +443,8 @@ class SQLiteStore:
             conn.execute("DELETE FROM memories_fts")
             total = conn.execute("SELECT count(*) FROM memories").fetchone()[0]
             done = 0
-            for row in conn.execute(f"SELECT {MEMORY_COLUMNS} FROM memories m ORDER BY m.seq"):
-                memory = memory_from_row(row)
-                conn.execute("INSERT INTO memories_fts (rowid, body, scope) VALUES (?, ?, ?)",
-                             (row[0], index_text(memory), _scopes(memory.tenant, memory.namespace)))
+            for (seq,) in conn.execute("SELECT seq FROM memories ORDER BY seq").fetchall():
+                self._write_fts(conn, seq)
                 done += 1
                 if progress is not None and done % 1000 == 0:
                     progress(done, total)

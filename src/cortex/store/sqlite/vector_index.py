@@ -45,6 +45,17 @@ class RowAttrs:
 class TenantIndex:
     """Vectors and filter attributes of one tenant's memories, addressed by rowid."""
 
+    vectors: npt.NDArray[np.float32]
+    rowids: npt.NDArray[np.int64]
+    alive: npt.NDArray[np.bool_]
+    ns: npt.NDArray[np.int32]
+    kind: npt.NDArray[np.int8]
+    created: npt.NDArray[np.int64]
+    vfrom: npt.NDArray[np.int64]
+    vto: npt.NDArray[np.int64]
+    expires: npt.NDArray[np.int64]
+    occurred: npt.NDArray[np.int64]
+
     def __init__(self, dim: int, capacity: int = 1024) -> None:
         self.dim = dim
         self.lock = threading.RLock()
@@ -56,6 +67,7 @@ class TenantIndex:
         self.ns_live: dict[int, int] = {}
         self._pos_of: dict[int, int] = {}
         self.ids: list[str] = []  # memory id per position
+        self._pos_of_id: dict[str, int] = {}
         self._alloc(capacity)
         self.hnsw: Any = None
         self.hnsw_dirty = False
@@ -79,6 +91,16 @@ class TenantIndex:
     def __contains__(self, rowid: int) -> bool:
         return rowid in self._pos_of
 
+    def vectors_of(self, ids: list[str]) -> dict[str, npt.NDArray[np.float32]]:
+        """Stored vectors of the given (live) memory ids; unknown ids are left out."""
+        with self.lock:
+            found = {}
+            for memory_id in ids:
+                pos = self._pos_of_id.get(memory_id)
+                if pos is not None and self.alive[pos]:
+                    found[memory_id] = self.vectors[pos].copy()
+            return found
+
     def rowids_alive(self) -> set[int]:
         return {int(r) for r in self.rowids[: self.size][self.alive[: self.size]]}
 
@@ -90,6 +112,7 @@ class TenantIndex:
                 return
             pos = self._append(attrs.rowid, vector)
             self.ids.append(attrs.id)
+            self._pos_of_id[attrs.id] = pos
         else:
             self._unaccount(pos)
         self._set_attrs(pos, attrs)
@@ -174,7 +197,7 @@ class TenantIndex:
         simple = (
             allowed is None and not flt.kinds and flt.occurred_after is None
             and flt.occurred_before is None and flt.as_of is None
-            and (self.timed == 0 or flt.include_superseded and self._no_expiry())
+            and (self.timed == 0 or (flt.include_superseded and self._no_expiry()))
         )
         if simple and ns_codes is None:
             return None

@@ -17,12 +17,15 @@ CREATE TABLE memories (
     valid_to      INTEGER,
     expires_at    INTEGER,
     content_hash  TEXT    NOT NULL,
+    session       TEXT,                               -- source.session, for turn context
     supersedes    TEXT,
     superseded_by TEXT,
     bytes         INTEGER NOT NULL
 );
 CREATE INDEX memories_by_namespace ON memories (tenant, namespace, id);
 CREATE INDEX memories_by_hash ON memories (tenant, namespace, content_hash);
+CREATE INDEX memories_by_session ON memories (tenant, namespace, session, seq)
+    WHERE session IS NOT NULL;
 CREATE INDEX memories_by_expiry ON memories (expires_at) WHERE expires_at IS NOT NULL;
 
 CREATE TABLE memory_tags (
@@ -40,10 +43,12 @@ CREATE TABLE vectors (
     vector BLOB    NOT NULL  -- float32 little-endian, L2-normalised
 );
 
--- body: the text as ranked (text plus speaker and date); scope: tenant and namespace
--- tokens so a MATCH only walks this tenant's postings.
+-- body: the text as ranked (text plus speaker and date); prev1, prev2: the two turns
+-- before it in the same session (a reply like "Yes, last May!" is found through the
+-- question it answers); scope: tenant and namespace tokens so a MATCH only walks this
+-- tenant's postings. All derived from memories: `cortex reindex` rebuilds it.
 CREATE VIRTUAL TABLE memories_fts USING fts5 (
-    body, scope,
+    body, prev1, prev2, scope,
     tokenize = 'porter unicode61 remove_diacritics 2'
 );
 

@@ -1,0 +1,1 @@
+"""Data for ``cortex demo``: a short conversation between two friends over three sessions."""
