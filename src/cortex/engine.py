@@ -64,10 +64,15 @@ class Cortex:
 
     @classmethod
     def open(cls, url: str = "sqlite:///cortex.db", *, embedder: Embedder | str = "minilm",
-             tenant: str = DEFAULT_TENANT, working: WorkingMemory | None = None,
-             limits: Limits | None = None) -> Cortex:
-        """Open (creating if needed) the store at ``url``. The model loads on first use."""
-        model = open_embedder(embedder) if isinstance(embedder, str) else embedder
+             embedder_api_key: str | None = None, tenant: str = DEFAULT_TENANT,
+             working: WorkingMemory | None = None, limits: Limits | None = None) -> Cortex:
+        """Open (creating if needed) the store at ``url``. The model loads on first use.
+
+        ``embedder`` is an ``Embedder`` or a spec: ``"minilm"`` (local, default) or
+        ``"openai+https://host/v1?model=NAME"`` (key in ``embedder_api_key``).
+        """
+        model = (open_embedder(embedder, api_key=embedder_api_key) if isinstance(embedder, str)
+                 else embedder)
         if not isinstance(model, CachingEmbedder):
             model = CachingEmbedder(model)
         return cls(open_store(url, dim=model.dim), model, tenant=tenant, working=working,
@@ -101,8 +106,13 @@ class Cortex:
                     valid_from=valid_from, expires_at=expires_at, ttl=ttl)
         return self.remember_many([item], tenant=tenant)[0]
 
+    def validate(self, item: Mapping[str, Any]) -> None:
+        """Raise the typed error ``remember(**item)`` would raise, without writing anything."""
+        self._prepare(item, utcnow())
+
     def remember_many(self, items: Iterable[Mapping[str, Any]], *, tenant: str | None = None,
-                      vectors: Vectors | None = None, progress: Progress | None = None,
+                      vectors: Vectors | None = None, batch_size: int | None = None,
+                      progress: Progress | None = None,
                       on_batch: Callable[[list[RememberResult]], None] | None = None,
                       ) -> builtins.list[RememberResult]:
         """Validate every item first (nothing is written if one is bad), then write in batches.
@@ -125,7 +135,9 @@ class Cortex:
             raise InvalidInput(f"vectors must have shape ({len(prepared)}, {self.embedder.dim})",
                                field="vectors")
         results: builtins.list[RememberResult] = []
-        size = self.limits.batch_size
+        size = batch_size or self.limits.batch_size
+        if size < 1:
+            raise InvalidInput("batch_size must be at least 1", field="batch_size")
         for start in range(0, len(prepared), size):
             given = None if vectors is None else vectors[start:start + size]
             batch = self._write_batch(tenant, prepared[start:start + size], now, given)
@@ -216,7 +228,10 @@ class Cortex:
         return self.store.supersede(tenant, old.id, new, vector, self.embedder.name, now)
 
     def forget(self, memory_ids: str | Sequence[str], *, tenant: str | None = None) -> int:
-        """Hard-delete memories (every version): text, vector and full-text rows."""
+        """Hard-delete memories (every version): text, vector and full-text rows.
+
+        Returns the number of stored versions deleted (an updated memory counts each).
+        """
         ids = [memory_ids] if isinstance(memory_ids, str) else list(memory_ids)
         checked = [validate.memory_id(i) for i in ids]
         return self.store.delete(self._tenant(tenant), checked)

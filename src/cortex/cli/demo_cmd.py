@@ -71,7 +71,8 @@ def _store_url(given: str | None) -> Iterator[str]:
 def _ingest(state: CliState) -> int:
     data = resources.files("cortex.demo") / "conversation.jsonl"
     with resources.as_file(data) as path:
-        plan = plan_import([path], ImportOptions(namespace=NAMESPACE))
+        plan = plan_import([path], ImportOptions(namespace=NAMESPACE,
+                                                 validator=state.engine().validate))
     if not state.json:
         state.err.print(f"loading {len(plan.entries)} conversation turns "
                         "(the first run also loads the embedding model)…")

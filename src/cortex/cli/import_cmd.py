@@ -84,7 +84,8 @@ def _options(state: CliState, namespace: str | None, kind: str | None, format_: 
     cfg = state.config
     return ImportOptions(namespace=namespace, kind=kind, format=format_.value,
                          skip_invalid=skip_invalid, max_text_bytes=cfg.max_text_bytes,
-                         max_metadata_bytes=cfg.max_metadata_bytes)
+                         max_metadata_bytes=cfg.max_metadata_bytes,
+                         validator=state.engine().validate)
 
 
 def _write(state: CliState, plan: ImportPlan) -> list[RememberResult]:

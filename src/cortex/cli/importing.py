@@ -8,7 +8,7 @@ each one is reported with its line number.
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -57,6 +57,7 @@ class ImportOptions:
     skip_invalid: bool = False
     max_text_bytes: int = validate.MAX_TEXT_BYTES
     max_metadata_bytes: int = validate.MAX_METADATA_BYTES
+    validator: Callable[[Mapping[str, Any]], None] | None = None  # Cortex.validate
 
 
 def plan_import(paths: list[Path], options: ImportOptions) -> ImportPlan:
@@ -84,20 +85,10 @@ def _admit(plan: ImportPlan, file: str, line: int, parsed: Parsed, options: Impo
 
 
 def check_item(raw: Mapping[str, Any], options: ImportOptions, now: datetime) -> None:
-    """The checks ``Cortex.remember_many`` makes, run per item so errors carry a line."""
-    unknown = set(raw) - FIELDS
-    if unknown:
-        raise InvalidInput(f"unknown field(s): {', '.join(sorted(unknown))}")
-    validate.text(raw.get("text"), max_bytes=options.max_text_bytes)
-    validate.namespace(raw.get("namespace", "default"))
-    validate.kind(raw.get("kind", "episode"))
-    validate.metadata(raw.get("metadata"), max_bytes=options.max_metadata_bytes)
-    validate.tags(raw.get("tags"))
-    validate.source(raw.get("source"))
-    validate.importance(raw.get("importance", 0.5))
-    validate.timestamp(raw.get("occurred_at"), "occurred_at")
-    validate.timestamp(raw.get("valid_from"), "valid_from")
-    validate.expiry(raw.get("expires_at"), raw.get("ttl"), now)
+    """The engine's own checks, run per item so errors carry a FILE:LINE."""
+    if options.validator is None:
+        raise InvalidInput("no validator configured for this import")
+    options.validator(raw)
 
 
 @dataclass(frozen=True)
