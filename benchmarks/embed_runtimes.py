@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
 import statistics
 import tempfile
 import time
@@ -118,6 +119,7 @@ class Int8MiniLM(MiniLMEmbedder):
         import onnx
         from onnxruntime.quantization import QuantType, quantize_dynamic
 
+        logging.getLogger().setLevel(logging.ERROR)  # quantize_dynamic nags about pre-processing
         with tempfile.TemporaryDirectory() as tmp:
             fp32, int8 = Path(tmp, "fp32.onnx"), Path(tmp, "int8.onnx")
             onnx.save(build_bert_onnx(weights), fp32)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import builtins
 from collections.abc import Callable, Iterable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime
 from types import TracebackType
@@ -61,6 +62,7 @@ class Cortex:
         self.tenant = tenant
         self.working = working if working is not None else LocalWorkingMemory()
         self.limits = limits or Limits()
+        self._pool: ThreadPoolExecutor | None = None
 
     @classmethod
     def open(cls, url: str = "sqlite:///cortex.db", *, embedder: Embedder | str = "minilm",
@@ -78,7 +80,15 @@ class Cortex:
         return cls(open_store(url, dim=model.dim), model, tenant=tenant, working=working,
                    limits=limits)
 
+    def _workers(self) -> ThreadPoolExecutor:
+        if self._pool is None:
+            self._pool = ThreadPoolExecutor(max_workers=4, thread_name_prefix="cortex-recall")
+        return self._pool
+
     def close(self) -> None:
+        if self._pool is not None:
+            self._pool.shutdown(wait=True)
+            self._pool = None
         self.store.close()
 
     def __enter__(self) -> Cortex:
@@ -296,12 +306,17 @@ class Cortex:
         self._require_namespaces(tenant, flt, session)
         now = utcnow()
         weights = self.store.get_weights(tenant)
-        if query_vector is None:
-            query_vector = self.embedder.embed_batch([query])[0]
-        elif getattr(query_vector, "shape", None) != (self.embedder.dim,):
+        if query_vector is not None and getattr(query_vector, "shape", None) != (
+                self.embedder.dim,):
             raise InvalidQuery(f"query_vector must have shape ({self.embedder.dim},)",
                                field="query_vector")
-        candidates = store_candidates(self.store, tenant, query, query_vector, flt, weights, now)
+        # BM25 runs on a worker thread while the query is embedded: both release the GIL.
+        lexical = (self._workers().submit(self.store.text_search, tenant, query,
+                                          weights.candidates, flt, now) if weights.bm25 else None)
+        if query_vector is None:
+            query_vector = self.embedder.embed_batch([query])[0]
+        found = lexical.result() if lexical is not None else []
+        candidates = store_candidates(self.store, tenant, found, query_vector, flt, weights, now)
         working = self._working_candidates(tenant, session, flt)
         vectors = self.embedder.embed_batch([m.text for m in working]) if working else None
         add_dense(candidates, working, vectors if vectors is not None else query_vector[:0],
@@ -319,8 +334,7 @@ class Cortex:
     def _require_namespaces(self, tenant: str, flt: MemoryFilter, session: str | None) -> None:
         if flt.namespaces is None or session is not None:
             return
-        known = {s.namespace for s in self.store.namespaces(tenant)} if flt.as_of is None else None
-        if known is not None and not known.intersection(flt.namespaces):
+        if flt.as_of is None and not self.store.has_namespace(tenant, flt.namespaces):
             raise NamespaceNotFound(
                 f"no memories in namespace {', '.join(flt.namespaces)}", namespace=flt.namespaces)
 

@@ -25,7 +25,8 @@ class HashEmbedder:
         self.calls.append(list(texts))
         rows = [np.frombuffer(hashlib.sha256(t.encode()).digest()[: self.dim], np.uint8) for t in texts]
         raw = np.asarray(rows, dtype=np.float32).reshape(len(texts), self.dim) + 1
-        return raw / np.linalg.norm(raw, axis=1, keepdims=True)
+        unit: Vectors = raw / np.linalg.norm(raw, axis=1, keepdims=True)
+        return unit
 
 
 class ShortEmbedder(HashEmbedder):

@@ -17,7 +17,7 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, PlainTextResponse, Response
 
 from cortex.core.errors import ConfigError, EmbeddingError
-from cortex.embed import OpenAICompatEmbedder, open_embedder
+from cortex.embed import OpenAICompatEmbedder, Vectors, open_embedder
 
 DIM = 8
 KEY = "sk-test-123"
@@ -104,9 +104,10 @@ def server(live: Server) -> Server:
     return live
 
 
-def expected(texts: list[str]) -> np.ndarray:
+def expected(texts: list[str]) -> Vectors:
     raw = np.asarray([hash_vector(t) for t in texts], dtype=np.float32)
-    return raw / np.linalg.norm(raw, axis=1, keepdims=True)
+    unit: Vectors = raw / np.linalg.norm(raw, axis=1, keepdims=True)
+    return unit
 
 
 def test_success_returns_normalised_vectors_in_input_order(server: Server) -> None:

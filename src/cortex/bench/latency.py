@@ -46,6 +46,8 @@ class Breakdown(BaseModel):
     embed_p50_ms: float
     vector_search_p50_ms: float
     text_search_p50_ms: float
+    fetch_candidates_p50_ms: float  # store.get_many of the dense ∪ text candidate ids
+    candidates_mean: float
     namespace_check_p50_ms: float
 
 
@@ -209,10 +211,17 @@ def breakdown(engine: Cortex, tenant: str, questions: Sequence[str],
     embed = _timed(lambda q: inner.embed_batch([q]), questions)
     dense = _timed(lambda v: store.vector_search(tenant, v, depth, flt, now), list(vectors))
     text = _timed(lambda q: store.text_search(tenant, q, depth, flt, now), questions)
+    candidates = [
+        list({i for i, _ in store.vector_search(tenant, v, depth, flt, now)}
+             | {i for i, _ in store.text_search(tenant, q, depth, flt, now)})
+        for q, v in zip(questions, vectors, strict=True)]
+    fetch = _timed(lambda ids: store.get_many(tenant, ids), candidates)
     spaces = _timed(lambda q: engine.namespaces(tenant=tenant), questions)
-    return Breakdown(**{name: latency(samples).p50_ms for name, samples in (
-        ("embed_p50_ms", embed), ("vector_search_p50_ms", dense),
-        ("text_search_p50_ms", text), ("namespace_check_p50_ms", spaces))})
+    return Breakdown(
+        embed_p50_ms=latency(embed).p50_ms, vector_search_p50_ms=latency(dense).p50_ms,
+        text_search_p50_ms=latency(text).p50_ms, fetch_candidates_p50_ms=latency(fetch).p50_ms,
+        candidates_mean=mean([len(c) for c in candidates]),
+        namespace_check_p50_ms=latency(spaces).p50_ms)
 
 
 def run_latency(engine: Cortex, conversations: Sequence[Conversation], *, tenant: str,

@@ -246,6 +246,6 @@ def _latency_table(r: LatencyResult) -> Table:
         ("ANN recall@10 vs exact scan", r.ann_recall_at_10),
         ("fill, precomputed vectors (memories/s)", r.fill_per_s),
         ("ingest, real embeddings (memories/s)", r.ingest_per_s),
-        ("p50 ms: embed / vector / text / namespace check",
+        ("p50 ms: embed / vector / text / fetch / namespace check",
          f"{b.embed_p50_ms:.2f} / {b.vector_search_p50_ms:.2f} / {b.text_search_p50_ms:.2f}"
-         f" / {b.namespace_check_p50_ms:.2f}")])
+         f" / {b.fetch_candidates_p50_ms:.2f} / {b.namespace_check_p50_ms:.2f}")])

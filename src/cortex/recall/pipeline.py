@@ -12,13 +12,12 @@ from cortex.store.base import ScoredIds, Store
 from cortex.working.base import WorkingMessage
 
 
-def store_candidates(store: Store, tenant: str, query: str, query_vector: Vectors,
+def store_candidates(store: Store, tenant: str, lexical: ScoredIds, query_vector: Vectors,
                      flt: MemoryFilter, weights: FusionWeights, now: datetime,
                      ) -> dict[str, Candidate]:
-    """Union of the dense and BM25 top lists, each candidate with its stored vector."""
+    """Union of the dense and BM25 (``lexical``) top lists, each with its stored vector."""
     depth = weights.candidates
     dense = store.vector_search(tenant, query_vector, depth, flt, now) if weights.dense else []
-    lexical = store.text_search(tenant, query, depth, flt, now) if weights.bm25 else []
     ids = list({i for i, _ in dense} | {i for i, _ in lexical})
     memories = store.get_many(tenant, ids)
     vectors = store.vectors(tenant, ids)

@@ -25,11 +25,16 @@ def query_terms(query: str) -> list[str]:
     return list(dict.fromkeys(kept))
 
 
+def quote(term: str) -> str:
+    """An FTS5 string literal: the term can't be read as syntax."""
+    return '"' + term.replace('"', '""') + '"'
+
+
 def match_expression(query: str, scopes: list[str]) -> str | None:
     """``scope:(…) AND {body prev1 prev2}:("w1" OR "w2" …)``, or None when there are no words."""
     terms = query_terms(query)
     if not terms:
         return None
-    body = " OR ".join('"' + t.replace('"', '""') + '"' for t in terms)
-    scope = " OR ".join(f'"{s}"' for s in scopes)
+    body = " OR ".join(quote(t) for t in terms)
+    scope = " OR ".join(quote(s) for s in scopes)
     return f"scope : ({scope}) AND {{body prev1 prev2}} : ({body})"

@@ -28,10 +28,10 @@ from cortex.core.models import (
     NamespaceStats,
     NewMemory,
 )
-from cortex.core.textform import CONTEXT_TURNS, CONTEXT_WEIGHT, context_text, index_text
+from cortex.core.textform import CONTEXT_TURNS, context_text, index_text
 from cortex.embed.base import Vectors
 from cortex.store.base import Progress, ScoredIds
-from cortex.store.sqlite import index_files
+from cortex.store.sqlite import index_files, lexical
 from cortex.store.sqlite.connection import (
     BUSY_TIMEOUT_MS,
     connect,
@@ -39,7 +39,6 @@ from cortex.store.sqlite.connection import (
     translate_errors,
     write_transaction,
 )
-from cortex.store.sqlite.fts import match_expression
 from cortex.store.sqlite.integrity import run_check
 from cortex.store.sqlite.migrate import migrate
 from cortex.store.sqlite.rows import (
@@ -120,8 +119,8 @@ class SQLiteStore:
         self._check_vectors(vector, 1)
         with self._write_lock, write_transaction(self._writer, self.path) as conn:
             row = conn.execute(
-                "SELECT seq, valid_to FROM memories WHERE tenant = ? AND id = ?",
-                (tenant, old_id)).fetchone()
+                "SELECT seq, valid_to FROM memories WHERE id = ? AND +tenant = ?",
+                (old_id, tenant)).fetchone()
             if row is None:
                 raise MemoryNotFound(f"no memory {old_id}")
             if row[1] is not None:
@@ -194,7 +193,7 @@ class SQLiteStore:
                 continue
             seen.add(current)
             row = conn.execute("SELECT seq, supersedes, superseded_by FROM memories"
-                               " WHERE tenant = ? AND id = ?", (tenant, current)).fetchone()
+                               " WHERE id = ? AND +tenant = ?", (current, tenant)).fetchone()
             if row is None:
                 continue
             seqs.add(row[0])
@@ -246,8 +245,8 @@ class SQLiteStore:
     def get(self, tenant: str, memory_id: str) -> Memory | None:
         with translate_errors(self.path):
             row = self._reader().execute(
-                f"SELECT {MEMORY_COLUMNS} FROM memories m WHERE m.tenant = ? AND m.id = ?",
-                (tenant, memory_id)).fetchone()
+                f"SELECT {MEMORY_COLUMNS} FROM memories m WHERE m.id = ? AND +m.tenant = ?",
+                (memory_id, tenant)).fetchone()
         return None if row is None else memory_from_row(row)
 
     def get_many(self, tenant: str, ids: Sequence[str]) -> dict[str, Memory]:
@@ -256,8 +255,9 @@ class SQLiteStore:
         marks = ",".join("?" * len(ids))
         with translate_errors(self.path):
             rows = self._reader().execute(
-                f"SELECT {MEMORY_COLUMNS} FROM memories m WHERE m.tenant = ? AND m.id IN ({marks})",
-                (tenant, *ids)).fetchall()
+                # "+m.tenant": look rows up by id; the tenant index would scan the tenant
+                f"SELECT {MEMORY_COLUMNS} FROM memories m WHERE m.id IN ({marks}) AND +m.tenant = ?",
+                (*ids, tenant)).fetchall()
         return {row[1]: memory_from_row(row) for row in rows}
 
     def history(self, tenant: str, memory_id: str) -> builtins.list[Memory]:
@@ -301,6 +301,15 @@ class SQLiteStore:
                 " AND valid_to IS NULL GROUP BY namespace ORDER BY namespace", (tenant,)).fetchall()
         return [NamespaceStats(namespace=r[0], memories=r[1], bytes=r[2] or 0) for r in rows]
 
+    def has_namespace(self, tenant: str, namespaces: Sequence[str]) -> bool:
+        """True when any of ``namespaces`` holds a memory of this tenant (one index probe)."""
+        marks = ",".join("?" * len(namespaces))
+        with translate_errors(self.path):
+            row = self._reader().execute(
+                f"SELECT 1 FROM memories WHERE tenant = ? AND namespace IN ({marks}) LIMIT 1",
+                (tenant, *namespaces)).fetchone()
+        return row is not None
+
     def tenants(self) -> builtins.list[str]:
         with translate_errors(self.path):
             rows = self._reader().execute("SELECT DISTINCT tenant FROM memories ORDER BY tenant")
@@ -319,18 +328,10 @@ class SQLiteStore:
                     now: datetime) -> ScoredIds:
         scopes = ([scope_token(tenant)] if flt.namespaces is None
                   else [scope_token(tenant, ns) for ns in flt.namespaces])
-        expression = match_expression(query, scopes)
-        if expression is None or not scopes:
-            return []
         clauses, params = filter_sql(flt, to_us(flt.as_of or now) or 0)
-        where = " AND ".join(["memories_fts MATCH ?", "m.tenant = ?", *clauses])
-        w = CONTEXT_WEIGHT
-        sql = (f"SELECT m.id, bm25(memories_fts, 1.0, {w}, {w}, 0.0) AS rank FROM memories_fts"
-               f" JOIN memories m ON m.seq = memories_fts.rowid WHERE {where}"
-               " ORDER BY rank LIMIT ?")
+        where = " AND ".join(["m.tenant = ?", *clauses])
         with translate_errors(self.path):
-            rows = self._reader().execute(sql, (expression, tenant, *params, k)).fetchall()
-        return [(r[0], -float(r[1])) for r in rows]
+            return lexical.search(self._reader(), query, scopes, where, [tenant, *params], k)
 
     def vectors(self, tenant: str, ids: Sequence[str]) -> dict[str, Vectors]:
         return self._index(tenant).vectors_of(builtins.list(ids))
