@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from cortex.bench import load_locomo, run_locomo
-from cortex.bench.locomo import BASELINES, METRICS, LocomoResult
+from cortex.bench.locomo import BASELINES, METRICS, LocomoResult, baseline_weights
 
 from .conftest import OpenEngine
 
@@ -86,7 +86,8 @@ def test_one_conversation_with_baselines(open_engine: OpenEngine, tenant: str,
     assert result.baselines is not None and set(result.baselines) == set(BASELINES)
     for name, base in result.baselines.items():
         assert base.n == result.n
-        assert base.weights == result.weights.model_copy(update=BASELINES[name])
+        assert base.weights == baseline_weights(result.weights, name)
+        assert base.weights.recency == base.weights.importance == 0.0
         assert 0.0 <= base.turn_recall_at_5 <= base.turn_recall_at_10 <= 1.0
         for metric in METRICS:
             ratio = base.ratios[metric]

@@ -24,7 +24,17 @@ import numpy as np
 import numpy.typing as npt
 from pydantic import BaseModel
 
-from cortex.bench.common import SILENT, Advance, Phases, Stopwatch, latency, mean, rate, warm_up
+from cortex.bench.common import (
+    SILENT,
+    Advance,
+    Latency,
+    Phases,
+    Stopwatch,
+    latency,
+    mean,
+    rate,
+    warm_up,
+)
 from cortex.bench.locomo_data import Conversation, Turn
 from cortex.core.models import Kind, MemoryFilter, utcnow
 from cortex.embed.base import Vectors
@@ -38,17 +48,6 @@ WARMUP_QUERIES = 5
 ANN_QUERIES = 50
 _START = datetime(2023, 1, 1, tzinfo=UTC)
 _T = TypeVar("_T")
-
-
-class Breakdown(BaseModel):
-    """Median cost of the parts of one recall (precomputed query vector), in ms."""
-
-    embed_p50_ms: float
-    vector_search_p50_ms: float
-    text_search_p50_ms: float
-    fetch_candidates_p50_ms: float  # store.get_many of the dense ∪ text candidate ids
-    candidates_mean: float
-    namespace_check_p50_ms: float
 
 
 class LatencyResult(BaseModel):
@@ -70,7 +69,8 @@ class LatencyResult(BaseModel):
     ingest_sample: int
     ann_recall_at_10: float
     ann_queries: int
-    breakdown: Breakdown
+    breakdown: dict[str, Latency]  # the parts of a recall, timed one by one
+    candidates_mean: float  # dense ∪ text candidate ids fetched per recall
     pool: int
     embedder: str
     store: str
@@ -202,26 +202,33 @@ def ann_recall(engine: Cortex, tenant: str, ids: Sequence[str], vectors: Vectors
 
 
 def breakdown(engine: Cortex, tenant: str, questions: Sequence[str],
-              vectors: Vectors) -> Breakdown:
-    """Time the parts of a recall separately (the store calls are below the engine)."""
+              vectors: Vectors) -> tuple[dict[str, Latency], float]:
+    """Time the parts of a recall one by one (the store calls are below the engine).
+
+    ``embed`` goes past the embedding cache; ``vector_search``, ``text_search`` and
+    ``fetch_candidates`` (the union of both lists, as recall fetches it) run at the
+    tenant's fusion depth; ``recall_any_namespace`` is a whole recall without the
+    namespace filter, to compare with the filtered one.
+    """
     store, now = engine.store, utcnow()
     flt = MemoryFilter(namespaces=(NAMESPACE,))
     depth = engine.fusion_weights(tenant=tenant).candidates
     inner = getattr(engine.embedder, "inner", engine.embedder)  # past the cache
-    embed = _timed(lambda q: inner.embed_batch([q]), questions)
-    dense = _timed(lambda v: store.vector_search(tenant, v, depth, flt, now), list(vectors))
-    text = _timed(lambda q: store.text_search(tenant, q, depth, flt, now), questions)
+    pairs = list(zip(questions, vectors, strict=True))
     candidates = [
         list({i for i, _ in store.vector_search(tenant, v, depth, flt, now)}
-             | {i for i, _ in store.text_search(tenant, q, depth, flt, now)})
-        for q, v in zip(questions, vectors, strict=True)]
-    fetch = _timed(lambda ids: store.get_many(tenant, ids), candidates)
-    spaces = _timed(lambda q: engine.namespaces(tenant=tenant), questions)
-    return Breakdown(
-        embed_p50_ms=latency(embed).p50_ms, vector_search_p50_ms=latency(dense).p50_ms,
-        text_search_p50_ms=latency(text).p50_ms, fetch_candidates_p50_ms=latency(fetch).p50_ms,
-        candidates_mean=mean([len(c) for c in candidates]),
-        namespace_check_p50_ms=latency(spaces).p50_ms)
+             | {i for i, _ in store.text_search(tenant, q, depth, flt, now)}) for q, v in pairs]
+    parts = {
+        "embed": _timed(lambda q: inner.embed_batch([q]), questions),
+        "vector_search": _timed(lambda v: store.vector_search(tenant, v, depth, flt, now),
+                                list(vectors)),
+        "text_search": _timed(lambda q: store.text_search(tenant, q, depth, flt, now), questions),
+        "fetch_candidates": _timed(lambda ids: store.get_many(tenant, ids), candidates),
+        "recall_any_namespace": _timed(
+            lambda p: engine.recall(p[0], k=10, query_vector=p[1], tenant=tenant), pairs),
+    }
+    return ({name: latency(times) for name, times in parts.items()},
+            mean([len(c) for c in candidates]))
 
 
 def run_latency(engine: Cortex, conversations: Sequence[Conversation], *, tenant: str,
@@ -251,6 +258,7 @@ def run_latency(engine: Cortex, conversations: Sequence[Conversation], *, tenant
     with phases.phase("recall, precomputed query vectors", len(asked)) as advance:
         bare = _timed(lambda i: ask(asked[i], vectors[i]), range(len(asked)), advance)
     with_embed, no_embed = latency(e2e), latency(bare)
+    parts, candidates = breakdown(engine, tenant, asked[:100], vectors[:100])
     return LatencyResult(
         n=len(ids), other_tenants=len(others), other_n=n // 10, queries=len(asked),
         recall_p50_ms=with_embed.p50_ms, recall_p95_ms=with_embed.p95_ms,
@@ -261,5 +269,5 @@ def run_latency(engine: Cortex, conversations: Sequence[Conversation], *, tenant
         ingest_per_s=ingest_rate, ingest_sample=len(sample_turns),
         ann_recall_at_10=ann_recall(engine, tenant, ids, kept, vectors[:ANN_QUERIES]),
         ann_queries=min(ANN_QUERIES, len(asked)),
-        breakdown=breakdown(engine, tenant, asked[:100], vectors[:100]), pool=len(pool_turns),
+        breakdown=parts, candidates_mean=candidates, pool=len(pool_turns),
         embedder=engine.embedder.name, store=store, tenant=tenant)

@@ -20,10 +20,17 @@ from cortex.core.models import FusionWeights, Kind
 from cortex.engine import Cortex
 
 BASELINES = {
-    "bm25": {"dense": 0.0, "bm25": 1.0, "recency": 0.0, "importance": 0.0},
-    "dense": {"dense": 1.0, "bm25": 0.0, "recency": 0.0, "importance": 0.0},
+    "bm25": {"dense": 0.0, "bm25": 1.0},
+    "dense": {"dense": 1.0, "bm25": 0.0},
 }
-"""Single-signal weights; every other setting (method, depth…) stays the tenant's own."""
+"""One signal each. Every other setting (method, candidate depth) stays the tenant's own."""
+PLAIN = ("recency", "importance", "diversity", "session_penalty")
+"""Re-ranking terms a plain baseline turns off (those this engine version has)."""
+
+
+def baseline_weights(hybrid: FusionWeights, name: str) -> FusionWeights:
+    off = {field: 0.0 for field in PLAIN if field in FusionWeights.model_fields}
+    return hybrid.model_copy(update={**off, **BASELINES[name]})
 METRICS = ("turn_recall_at_5", "turn_recall_at_10", "session_recall_at_5")
 
 
@@ -189,8 +196,8 @@ def run_baselines(engine: Cortex, conversations: Sequence[Conversation],
     """Re-weight the tenant (weights are data) and ask everything again per baseline."""
     found: dict[str, Baseline] = {}
     hybrid_weights = engine.fusion_weights(tenant=tenant)
-    for name, signals in BASELINES.items():
-        weights = hybrid_weights.model_copy(update=signals)
+    for name in BASELINES:
+        weights = baseline_weights(hybrid_weights, name)
         engine.set_fusion_weights(weights, tenant=tenant)
         asked, _ = ask_all(engine, conversations, owners, tenant, 10, f"recall ({name})", phases)
         overall, by_category = summarise(asked)

@@ -146,7 +146,7 @@ class FusionWeights(BaseModel):
     recency: float = 0.02
     recency_half_life_days: float = 30.0
     importance: float = 0.02
-    candidates: int = 50
+    candidates: int = 30
     # Diversify the first ``diversify_top`` hits (MMR): each pick from the best
     # ``diversify_pool`` pays ``diversity`` × its highest cosine to the hits already
     # picked and ``session_penalty`` per picked hit from the same session.

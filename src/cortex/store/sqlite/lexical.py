@@ -1,27 +1,110 @@
 """BM25 candidates from FTS5: one MATCH scoped to the tenant, filters joined in SQL.
 
-Cost grows with the number of rows matching any query term (FTS5 scores them all), so
-frequent words in a very large tenant dominate recall latency: see docs/storage.md.
+FTS5 scores every row that matches any query term, so in a very large scope a few
+frequent words ("going", "really") mean scoring tens of thousands of rows. For scopes
+of at least ``PRUNE_MIN_DOCS`` memories the query keeps its rarest words, in order of
+document frequency, until their postings reach ``POSTINGS_BUDGET`` (always at least
+one word). The dropped words are the least informative ones (lowest IDF); small and
+medium scopes — and every scope where the words are rare enough — get exact BM25 over
+all query words. ``explain`` is unaffected: the BM25 shown is the BM25 that ranked.
 """
 
 from __future__ import annotations
 
 import sqlite3
+import threading
+import time
 from typing import Any
 
 from cortex.core.textform import CONTEXT_WEIGHT
-from cortex.store.sqlite.fts import match_expression
+from cortex.store.sqlite.fts import query_terms, quote
 
+PRUNE_MIN_DOCS = 20_000
+POSTINGS_BUDGET = 5_000
 _W = CONTEXT_WEIGHT
 RANK = f"bm25(memories_fts, 1.0, {_W}, {_W}, 0.0)"
 
 
+def prepare(conn: sqlite3.Connection) -> None:
+    """Per-connection temp tables: a tokenizer twin of memories_fts and a vocabulary view."""
+    conn.execute("CREATE VIRTUAL TABLE IF NOT EXISTS temp.cortex_tok USING fts5"
+                 "(x, tokenize = 'porter unicode61 remove_diacritics 2')")
+    conn.execute("CREATE VIRTUAL TABLE IF NOT EXISTS temp.cortex_tok_terms"
+                 " USING fts5vocab(temp, 'cortex_tok', 'instance')")
+    conn.execute("CREATE VIRTUAL TABLE IF NOT EXISTS temp.cortex_vocab"
+                 " USING fts5vocab(main, 'memories_fts', 'row')")
+
+
+class DocFrequencies:
+    """Document frequency per indexed token, cached briefly (counting walks a doclist).
+
+    Frequencies only decide which words generate candidates, so a minute-old count is
+    as good as a fresh one.
+    """
+
+    def __init__(self, ttl_s: float = 60.0) -> None:
+        self.ttl_s = ttl_s
+        self._cache: dict[str, tuple[float, int]] = {}
+        self._lock = threading.Lock()
+
+    def get(self, conn: sqlite3.Connection, tokens: list[str]) -> dict[str, int]:
+        now = time.monotonic()
+        found: dict[str, int] = {}
+        with self._lock:
+            for token in tokens:
+                hit = self._cache.get(token)
+                if hit is not None and now - hit[0] < self.ttl_s:
+                    found[token] = hit[1]
+        for token in (t for t in tokens if t not in found):
+            row = conn.execute("SELECT doc FROM temp.cortex_vocab WHERE term = ?",
+                               (token,)).fetchone()
+            found[token] = int(row[0]) if row else 0
+            with self._lock:
+                if len(self._cache) > 100_000:
+                    self._cache.clear()
+                self._cache[token] = (now, found[token])
+        return found
+
+
+def tokens_of(conn: sqlite3.Connection, words: list[str]) -> dict[str, str]:
+    """Each word's token exactly as memories_fts indexes it (the same tokenizer)."""
+    conn.execute("DELETE FROM temp.cortex_tok")
+    conn.executemany("INSERT INTO temp.cortex_tok (rowid, x) VALUES (?, ?)",
+                     list(enumerate(words)))
+    return {words[doc]: term for term, doc in
+            conn.execute("SELECT term, doc FROM temp.cortex_tok_terms")}
+
+
+def informative_words(conn: sqlite3.Connection, words: list[str], scopes: list[str],
+                      frequencies: DocFrequencies, prune_min_docs: int = PRUNE_MIN_DOCS,
+                      budget: int = POSTINGS_BUDGET) -> list[str]:
+    """All words for small scopes; for large ones the rarest words within the budget."""
+    if len(words) < 2:
+        return words
+    token = tokens_of(conn, [*words, *scopes])  # scope tokens go through the stemmer too
+    if sum(frequencies.get(conn, [token[s] for s in scopes]).values()) < prune_min_docs:
+        return words
+    df = frequencies.get(conn, sorted(set(token.values())))
+    kept: list[str] = []
+    postings = 0
+    for word in sorted(words, key=lambda w: df.get(token.get(w, ""), 0)):
+        count = df.get(token.get(word, ""), 0)
+        if kept and postings + count > budget:
+            break
+        kept.append(word)
+        postings += count
+    return kept
+
+
 def search(conn: sqlite3.Connection, query: str, scopes: list[str], where: str,
-           params: list[Any], k: int) -> list[tuple[str, float]]:
+           params: list[Any], k: int, frequencies: DocFrequencies) -> list[tuple[str, float]]:
     """Top-k (memory id, BM25) for the query among rows passing ``where`` (alias m)."""
-    expression = match_expression(query, scopes)
-    if expression is None or not scopes:
+    words = query_terms(query)
+    if not words or not scopes:
         return []
+    words = informative_words(conn, words, scopes, frequencies)
+    expression = (f"scope : ({' OR '.join(quote(s) for s in scopes)})"
+                  f" AND {{body prev1 prev2}} : ({' OR '.join(quote(w) for w in words)})")
     sql = (f"SELECT m.id, {RANK} AS rank FROM memories_fts"
            " JOIN memories m ON m.seq = memories_fts.rowid"
            f" WHERE memories_fts MATCH ? AND {where} ORDER BY rank LIMIT ?")

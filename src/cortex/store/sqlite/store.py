@@ -78,6 +78,7 @@ class SQLiteStore:
         self._local = threading.local()
         self._indexes: dict[str, TenantIndex] = {}
         self._indexes_lock = threading.Lock()
+        self._frequencies = lexical.DocFrequencies()
 
     # ---- connections -------------------------------------------------------------
     def _check_is_database(self) -> None:
@@ -90,6 +91,8 @@ class SQLiteStore:
         conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
         if conn is None:
             conn = connect(self.path, busy_timeout_ms=self.busy_timeout_ms)
+            with translate_errors(self.path):
+                lexical.prepare(conn)
             self._local.conn = conn
         return conn
 
@@ -331,7 +334,8 @@ class SQLiteStore:
         clauses, params = filter_sql(flt, to_us(flt.as_of or now) or 0)
         where = " AND ".join(["m.tenant = ?", *clauses])
         with translate_errors(self.path):
-            return lexical.search(self._reader(), query, scopes, where, [tenant, *params], k)
+            return lexical.search(self._reader(), query, scopes, where, [tenant, *params], k,
+                                  self._frequencies)
 
     def vectors(self, tenant: str, ids: Sequence[str]) -> dict[str, Vectors]:
         return self._index(tenant).vectors_of(builtins.list(ids))
