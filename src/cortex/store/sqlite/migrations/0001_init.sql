@@ -23,6 +23,7 @@ CREATE TABLE memories (
     bytes         INTEGER NOT NULL
 );
 CREATE INDEX memories_by_namespace ON memories (tenant, namespace, id);
+CREATE INDEX memories_by_namespace_size ON memories (tenant, namespace, valid_to, bytes);
 CREATE INDEX memories_by_hash ON memories (tenant, namespace, content_hash);
 CREATE INDEX memories_by_session ON memories (tenant, namespace, session, seq)
     WHERE session IS NOT NULL;
