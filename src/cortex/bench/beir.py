@@ -26,6 +26,7 @@ from cortex.engine import Cortex
 
 NAMESPACE = "beir"
 CHUNK = 2_048
+DEPTH = 100
 
 
 @dataclass(frozen=True)
@@ -49,6 +50,7 @@ class BeirResult(BaseModel):
     ndcg_at_10: float
     recall_at_10: float
     recall_at_100: float
+    candidates: int  # per-signal candidate depth used (at least 100, for recall@100)
     truncated_documents: int
     ingest_per_s: float
     ingest_s: float
@@ -145,6 +147,10 @@ def run_beir(engine: Cortex, data: BeirData, *, tenant: str, store: str = "",
              phases: Phases = SILENT) -> BeirResult:
     warm_up(engine)
     owners, ingest_s, truncated = ingest(engine, data.documents, tenant, phases)
+    weights = engine.fusion_weights(tenant=tenant)
+    if weights.candidates < DEPTH:  # recall@100 needs 100 candidates from each signal
+        engine.set_fusion_weights(weights.model_copy(update={"candidates": DEPTH}),
+                                  tenant=tenant)
     ndcg: list[float] = []
     r10: list[float] = []
     r100: list[float] = []
@@ -152,7 +158,7 @@ def run_beir(engine: Cortex, data: BeirData, *, tenant: str, store: str = "",
     with phases.phase("recall", len(data.queries)) as advance:
         for done, (qid, text) in enumerate(data.queries.items(), start=1):
             start = time.perf_counter()
-            hits = engine.recall(text, namespace=NAMESPACE, k=100, tenant=tenant)
+            hits = engine.recall(text, namespace=NAMESPACE, k=DEPTH, tenant=tenant)
             timings.append(time.perf_counter() - start)
             ranked = [doc for h in hits for doc in owners.get(h.memory.id, [])]
             grades = data.qrels[qid]
@@ -161,9 +167,11 @@ def run_beir(engine: Cortex, data: BeirData, *, tenant: str, store: str = "",
             r100.append(recall_at_k(ranked, grades, 100))
             advance(done, len(data.queries))
     speed = latency(timings)
+    engine.set_fusion_weights(weights, tenant=tenant)
     return BeirResult(
         documents=len(data.documents), memories=len(owners), queries=len(data.queries),
         ndcg_at_10=mean(ndcg), recall_at_10=mean(r10), recall_at_100=mean(r100),
-        truncated_documents=truncated, ingest_per_s=rate(len(data.documents), ingest_s),
+        candidates=max(weights.candidates, DEPTH), truncated_documents=truncated,
+        ingest_per_s=rate(len(data.documents), ingest_s),
         ingest_s=round(ingest_s, 3), recall_p50_ms=speed.p50_ms, recall_p95_ms=speed.p95_ms,
         recall_p99_ms=speed.p99_ms, embedder=engine.embedder.name, store=store, tenant=tenant)

@@ -36,7 +36,7 @@ from cortex.bench.common import (
     warm_up,
 )
 from cortex.bench.locomo_data import Conversation, Turn
-from cortex.core.models import Kind, MemoryFilter, utcnow
+from cortex.core.models import FusionWeights, Kind, MemoryFilter, utcnow
 from cortex.embed.base import Vectors
 from cortex.engine import Cortex
 
@@ -72,6 +72,7 @@ class LatencyResult(BaseModel):
     breakdown: dict[str, Latency]  # the parts of a recall, timed one by one
     candidates_mean: float  # dense ∪ text candidate ids fetched per recall
     pool: int
+    weights: FusionWeights  # the tenant's, as used by every recall here
     embedder: str
     store: str
     tenant: str
@@ -270,4 +271,5 @@ def run_latency(engine: Cortex, conversations: Sequence[Conversation], *, tenant
         ann_recall_at_10=ann_recall(engine, tenant, ids, kept, vectors[:ANN_QUERIES]),
         ann_queries=min(ANN_QUERIES, len(asked)),
         breakdown=parts, candidates_mean=candidates, pool=len(pool_turns),
+        weights=engine.fusion_weights(tenant=tenant),
         embedder=engine.embedder.name, store=store, tenant=tenant)
