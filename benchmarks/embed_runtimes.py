@@ -6,7 +6,8 @@ Rows: the torch reference (sentence-transformers, skipped with a message when to
 sentence-transformers is missing), cortex's ONNX fp32 graph (``MiniLMEmbedder``) and
 an int8 dynamic quantisation of that graph. Texts are LoCoMo turns. Throughput is the
 median of ``--repeats`` passes over all texts; single-query latency embeds
-``--queries`` texts one call at a time. Cosine is against the torch vectors (or the
+``--queries`` texts one call at a time. Runtimes take turns within each pass, so a load
+spike from another process hits all of them. Cosine is against the torch vectors (or the
 fp32 graph's when torch is absent). The box is noisy: compare medians, rerun to check.
 """
 
@@ -19,7 +20,7 @@ import statistics
 import tempfile
 import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -56,29 +57,35 @@ def locomo_turns(path: Path, n: int) -> list[str]:
     return turns[:n]
 
 
-def measure(name: str, load_s: float, encode: Encode, texts: list[str], args: Any) -> tuple[Row, Vectors]:
-    encode(texts[:64], 32)  # warm caches and thread pools
-    rates = {}
-    for batch in (32, 64):
-        runs = []
-        for _ in range(args.repeats):
+@dataclass
+class Runtime:
+    name: str
+    encode: Encode
+    load_s: float
+    rates: dict[int, list[float]] = field(default_factory=lambda: {32: [], 64: []})
+    latencies_ms: list[float] = field(default_factory=list)
+
+
+def measure_round(runtimes: list[Runtime], texts: list[str], queries: list[str]) -> None:
+    """One pass of every measurement for every runtime, so load spikes hit them all."""
+    for rt in runtimes:
+        for batch, runs in rt.rates.items():
             start = time.perf_counter()
-            encode(texts, batch)
+            rt.encode(texts, batch)
             runs.append(len(texts) / (time.perf_counter() - start))
-        rates[batch] = statistics.median(runs)
-    p50, p95 = single_query_ms(encode, texts[: args.queries])
-    vectors = encode(texts, 32)
-    return Row(name, load_s, rates[32], rates[64], p50, p95), vectors
+        for query in queries:
+            start = time.perf_counter()
+            rt.encode([query], 1)
+            rt.latencies_ms.append((time.perf_counter() - start) * 1000)
 
 
-def single_query_ms(encode: Encode, queries: list[str]) -> tuple[float, float]:
-    times = []
-    for query in queries:
-        start = time.perf_counter()
-        encode([query], 1)
-        times.append((time.perf_counter() - start) * 1000)
-    times.sort()
-    return statistics.median(times), times[min(len(times) - 1, int(0.95 * len(times)))]
+def summarise(rt: Runtime, vectors: Vectors, reference: Vectors) -> Row:
+    times = sorted(rt.latencies_ms)
+    p95 = times[min(len(times) - 1, int(0.95 * len(times)))]
+    b32, b64 = (statistics.median(rt.rates[b]) for b in (32, 64))
+    row = Row(rt.name, rt.load_s, b32, b64, statistics.median(times), p95)
+    row.cos_min, row.cos_mean = cosines(vectors, reference)
+    return row
 
 
 def timed(build: Callable[[], Any]) -> tuple[Any, float]:
@@ -87,12 +94,14 @@ def timed(build: Callable[[], Any]) -> tuple[Any, float]:
     return built, time.perf_counter() - start
 
 
-def torch_encoder() -> tuple[Encode, float] | str:
+def torch_encoder(threads: int | None) -> tuple[Encode, float] | str:
     try:
-        import torch  # noqa: F401  (checked first: its absence is the usual reason)
+        import torch  # checked first: its absence is the usual reason
         from sentence_transformers import SentenceTransformer
     except ImportError as exc:
         return f"skipped: {exc.name} not installed (pip install torch==2.13.0 sentence-transformers)"
+    if threads:
+        torch.set_num_threads(threads)
     model, load_s = timed(lambda: SentenceTransformer(str(default_model_path()), device="cpu"))
 
     def encode(texts: list[str], batch: int) -> Vectors:
@@ -134,38 +143,42 @@ def cosines(vectors: Vectors, reference: Vectors) -> tuple[float, float]:
 
 def run(args: argparse.Namespace) -> dict[str, Any]:
     texts = locomo_turns(args.data, args.n)
-    rows: list[Row] = []
-    notes: list[str] = []
-    reference: Vectors | None = None
-    reference_name = ""
-    candidates: list[tuple[str, Callable[[], tuple[Encode, float] | str]]] = [
-        ("torch fp32 (sentence-transformers)", torch_encoder),
-        ("onnxruntime fp32 (cortex graph)", lambda: onnx_encoder(MiniLMEmbedder(threads=args.threads))),
-        ("onnxruntime int8 dynamic", lambda: onnx_encoder(Int8MiniLM(threads=args.threads))),
-    ]
-    for name, make in candidates:
-        made = make()
-        if isinstance(made, str):
-            notes.append(f"{name}: {made}")
-            continue
-        row, vectors = measure(name, made[1], made[0], texts, args)
-        if reference is None:
-            reference, reference_name = vectors, name
-        row.cos_min, row.cos_mean = cosines(vectors, reference)
-        rows.append(row)
-    threads = args.threads or MiniLMEmbedder()._threads
+    runtimes, notes = load_runtimes(args.threads)
+    for rt in runtimes:
+        rt.encode(texts[:64], 32)  # warm caches and thread pools
+    per_round = max(1, args.queries // args.repeats)
+    for i in range(args.repeats):
+        measure_round(runtimes, texts, texts[i * per_round : (i + 1) * per_round])
+    vectors = [rt.encode(texts, 32) for rt in runtimes]
+    rows = [summarise(rt, v, vectors[0]) for rt, v in zip(runtimes, vectors, strict=True)]
     return {
         "n": len(texts),
-        "threads": threads,
-        "reference": reference_name,
+        "threads": args.threads or f"default (onnx {MiniLMEmbedder()._threads})",
+        "reference": runtimes[0].name,
         "rows": [asdict(r) for r in rows],
         "notes": notes,
     }
 
 
+def load_runtimes(threads: int | None) -> tuple[list[Runtime], list[str]]:
+    candidates: list[tuple[str, Callable[[], tuple[Encode, float] | str]]] = [
+        ("torch fp32 (sentence-transformers)", lambda: torch_encoder(threads)),
+        ("onnxruntime fp32 (cortex graph)", lambda: onnx_encoder(MiniLMEmbedder(threads=threads))),
+        ("onnxruntime int8 dynamic", lambda: onnx_encoder(Int8MiniLM(threads=threads))),
+    ]
+    runtimes, notes = [], []
+    for name, make in candidates:
+        made = make()
+        if isinstance(made, str):
+            notes.append(f"{name}: {made}")
+        else:
+            runtimes.append(Runtime(name, *made))
+    return runtimes, notes
+
+
 def print_table(result: dict[str, Any]) -> None:
     print(
-        f"all-MiniLM-L6-v2, {result['n']} LoCoMo turns, onnx threads={result['threads']}, "
+        f"all-MiniLM-L6-v2, {result['n']} LoCoMo turns, threads={result['threads']}, "
         f"cosine vs {result['reference']}"
     )
     heads = ("load s", "b32/s", "b64/s", "p50 ms", "p95 ms", "cos min", "mean")
@@ -184,7 +197,9 @@ def main() -> None:
     parser.add_argument("--n", type=int, default=2000, help="texts to embed")
     parser.add_argument("--queries", type=int, default=200, help="single-text calls timed")
     parser.add_argument("--repeats", type=int, default=3, help="throughput passes (median)")
-    parser.add_argument("--threads", type=int, default=None, help="onnxruntime intra-op threads")
+    parser.add_argument(
+        "--threads", type=int, default=None, help="threads for onnxruntime and torch (default: their own)"
+    )
     parser.add_argument("--data", type=Path, default=LOCOMO, help="locomo10.json")
     parser.add_argument("--json", action="store_true", help="print JSON instead of a table")
     args = parser.parse_args()

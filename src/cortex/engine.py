@@ -10,6 +10,7 @@ from datetime import datetime
 from types import TracebackType
 from typing import Any
 
+import numpy as np
 from ulid import ULID
 
 from cortex.core import validate
@@ -90,6 +91,9 @@ class Cortex:
             self._pool.shutdown(wait=True)
             self._pool = None
         self.store.close()
+        close_embedder = getattr(self.embedder, "close", None)
+        if callable(close_embedder):  # e.g. an HTTP provider's connection pool
+            close_embedder()
 
     def __enter__(self) -> Cortex:
         return self
@@ -161,17 +165,18 @@ class Cortex:
     def _write_batch(self, tenant: str, batch: builtins.list[NewMemory], now: datetime,
                      given: Vectors | None) -> builtins.list[RememberResult]:
         outcome: builtins.list[RememberResult | NewMemory] = []
-        fresh: dict[tuple[str, str], NewMemory] = {}
+        fresh: dict[tuple[Any, ...], NewMemory] = {}
         for item in batch:
-            existing = self.store.find_by_hash(tenant, item.namespace, item.content_hash, now)
-            twin = fresh.get((item.namespace, item.content_hash))
+            existing = next((m for m in self.store.find_by_hash(
+                tenant, item.namespace, item.content_hash, now) if _same_event(m, item)), None)
+            twin = fresh.get(_event_key(item))
             if existing is not None:
                 outcome.append(RememberResult(memory=existing, created=False,
                                               duplicate_of=existing.id))
             elif twin is not None:
                 outcome.append(twin)
             else:
-                fresh[(item.namespace, item.content_hash)] = item
+                fresh[_event_key(item)] = item
                 outcome.append(item)
         new_items = list(fresh.values())
         stored = {}
@@ -311,10 +316,14 @@ class Cortex:
             raise InvalidQuery(f"query_vector must have shape ({self.embedder.dim},)",
                                field="query_vector")
         # BM25 runs on a worker thread while the query is embedded: both release the GIL.
+        # Never fewer candidates per signal than hits asked for.
+        weights = weights.model_copy(update={"candidates": max(weights.candidates, k)})
         lexical = (self._workers().submit(self.store.text_search, tenant, query,
                                           weights.candidates, flt, now) if weights.bm25 else None)
-        if query_vector is None:
+        if query_vector is None and (weights.dense or session is not None):
             query_vector = self.embedder.embed_batch([query])[0]
+        elif query_vector is None:  # a BM25-only tenant: no need to run the model
+            query_vector = np.zeros(self.embedder.dim, dtype=np.float32)
         found = lexical.result() if lexical is not None else []
         candidates = store_candidates(self.store, tenant, found, query_vector, flt, weights, now)
         working = self._working_candidates(tenant, session, flt)
@@ -373,6 +382,11 @@ class Cortex:
     def set_fusion_weights(self, weights: FusionWeights, *, tenant: str | None = None) -> None:
         self.store.set_weights(self._tenant(tenant), weights)
 
+    def warm(self, *, tenant: str | None = None) -> None:
+        """Load the model and the tenant's indexes now instead of on the first call."""
+        self.embedder.embed_batch(["warm up"])
+        self.store.warm(self._tenant(tenant))
+
     def check(self) -> CheckReport:
         return self.store.check()
 
@@ -409,3 +423,13 @@ class Cortex:
 
 _REMEMBER_FIELDS = frozenset({"text", "namespace", "kind", "metadata", "tags", "source",
                               "importance", "occurred_at", "valid_from", "expires_at", "ttl"})
+
+
+def _event_key(item: NewMemory | Memory) -> tuple[Any, ...]:
+    """Exact duplicates: same text in the same namespace, said by the same speaker at the
+    same time. "Thanks!" from two people on two days is two memories, not one."""
+    return (item.namespace, item.content_hash, item.source.speaker, item.occurred_at)
+
+
+def _same_event(existing: Memory, item: NewMemory) -> bool:
+    return _event_key(existing) == _event_key(item)

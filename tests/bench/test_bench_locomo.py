@@ -58,7 +58,9 @@ def test_nothing_private_reaches_the_engine(open_engine: OpenEngine, tenant: str
         visible = json.dumps([memory.text, memory.metadata, memory.tags,
                               memory.source.model_dump(exclude_none=True)])
         assert not leak.search(visible), visible
-        assert set(memory.source.model_dump(exclude_none=True)) == {"speaker"}
+        assert set(memory.source.model_dump(exclude_none=True)) == {"speaker", "session"}
+        # the conversation is keyed by its start time, never by the dataset's numbering
+        assert memory.source.session == f"chat-{memory.occurred_at.isoformat()}"
         assert memory.metadata == {} and memory.tags == []
         assert memory.occurred_at is not None
         assert not any(len(p) > 40 and p in memory.text for p in private)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 import threading
 
 import numpy as np
@@ -36,10 +38,35 @@ def test_constructing_does_not_load() -> None:
     assert not emb.loaded
 
 
+def test_importing_loads_no_runtime() -> None:
+    code = (
+        "import sys, cortex.embed; "
+        "print(sorted(m for m in ('onnxruntime', 'onnx', 'tokenizers', 'safetensors') if m in sys.modules))"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert done.stdout.strip() == "[]"
+
+
 def test_open_embedder_names_the_local_model() -> None:
     for spec in ("minilm", "local"):
         emb = open_embedder(spec)
         assert isinstance(emb, MiniLMEmbedder) and not emb.loaded
+
+
+@pytest.mark.parametrize("spec", ["", "bogus", "openai://h/v1?model=m", "minilm+x"])
+def test_unknown_specs_name_the_valid_ones(spec: str) -> None:
+    with pytest.raises(ConfigError, match="valid ones are"):
+        open_embedder(spec)
+
+
+def test_package_exports_exactly_its_all() -> None:
+    import cortex.embed as pkg
+
+    public = {name for name in vars(pkg) if not name.startswith("_")} - {"annotations", "Callable"}
+    assert set(pkg.__all__) <= public
+    assert {"Embedder", "MiniLMEmbedder", "CachingEmbedder", "OpenAICompatEmbedder", "open_embedder"} <= set(
+        pkg.__all__
+    )
 
 
 def test_shape_dtype_and_unit_norm(model: MiniLMEmbedder) -> None:

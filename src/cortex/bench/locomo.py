@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from pydantic import BaseModel
 
 from cortex.bench.common import SILENT, Phases, Stopwatch, latency, mean, rate, ratio, warm_up
-from cortex.bench.locomo_data import CATEGORIES, Conversation
+from cortex.bench.locomo_data import CATEGORIES, Conversation, Turn
 from cortex.core.models import FusionWeights, Kind
 from cortex.engine import Cortex
 
@@ -100,7 +100,7 @@ def ingest(engine: Cortex, conversations: Sequence[Conversation], tenant: str,
         done = 0
         for conv in conversations:
             items = [{"text": t.text, "namespace": namespace_of(conv), "kind": Kind.EPISODE,
-                      "source": {"speaker": t.speaker}, "occurred_at": t.occurred_at}
+                      "source": _source(t), "occurred_at": t.occurred_at}
                      for t in conv.turns]
             with clock.running():
                 results = engine.remember_many(items, tenant=tenant)
@@ -205,3 +205,12 @@ def run_baselines(engine: Cortex, conversations: Sequence[Conversation],
         found[name] = Baseline(**overall.model_dump(), weights=weights, by_category=by_category,
                                ratios=ratios)
     return found
+
+
+def _source(turn: Turn) -> dict[str, str]:
+    """Speaker, and the conversation the turn belongs to, keyed by its start time (what a
+    chat app knows) — never by the dataset's session number."""
+    source = {"speaker": turn.speaker}
+    if turn.occurred_at is not None:
+        source["session"] = f"chat-{turn.occurred_at.isoformat()}"
+    return source

@@ -105,14 +105,17 @@ def _items(question: LMEQuestion, namespace: str) -> tuple[list[dict[str, Any]],
     """The episodes of one haystack and, in step, each one's (private) session id."""
     items: list[dict[str, Any]] = []
     sessions: list[str] = []
-    for turns, session_id, date in zip(question.haystack_sessions, question.haystack_session_ids,
-                                       question.haystack_dates, strict=True):
+    for position, (turns, session_id, date) in enumerate(zip(
+            question.haystack_sessions, question.haystack_session_ids, question.haystack_dates,
+            strict=True)):
         when = parse_lme_date(date)
         for turn in turns:
             if not turn.content.strip():
                 continue
             items.append({"text": turn.content, "namespace": namespace, "kind": Kind.EPISODE,
-                          "source": {"speaker": turn.role}, "occurred_at": when})
+                          # the conversation by its position in the haystack, never its id
+                          "source": {"speaker": turn.role, "session": f"chat-{position}"},
+                          "occurred_at": when})
             sessions.append(session_id)
     return items, sessions
 

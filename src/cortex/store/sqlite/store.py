@@ -99,6 +99,8 @@ class SQLiteStore:
     def close(self) -> None:
         with self._indexes_lock:
             for tenant, idx in self._indexes.items():
+                if idx.builder is not None:
+                    idx.builder.join()
                 self._save_graph(tenant, idx)
             self._indexes.clear()
         with self._write_lock:
@@ -273,15 +275,16 @@ class SQLiteStore:
         return [memory_from_row(r) for r in rows]
 
     def find_by_hash(self, tenant: str, namespace: str, digest: str,
-                     now: datetime) -> Memory | None:
+                     now: datetime) -> builtins.list[Memory]:
+        """Current memories of the namespace whose text has this content hash."""
         at = to_us(now)
         with translate_errors(self.path):
-            row = self._reader().execute(
+            rows = self._reader().execute(
                 f"SELECT {MEMORY_COLUMNS} FROM memories m WHERE m.tenant = ? AND m.namespace = ?"
                 " AND m.content_hash = ? AND m.valid_to IS NULL"
-                " AND (m.expires_at IS NULL OR m.expires_at > ?) ORDER BY m.seq LIMIT 1",
-                (tenant, namespace, digest, at)).fetchone()
-        return None if row is None else memory_from_row(row)
+                " AND (m.expires_at IS NULL OR m.expires_at > ?) ORDER BY m.seq LIMIT 100",
+                (tenant, namespace, digest, at)).fetchall()
+        return [memory_from_row(r) for r in rows]
 
     def list(self, tenant: str, flt: MemoryFilter, now: datetime, limit: int,
              after: str | None = None) -> builtins.list[Memory]:
@@ -357,8 +360,11 @@ class SQLiteStore:
                 self._indexes[tenant] = index
         with index.lock:
             self._catch_up(tenant, index)
-            if index.hnsw is None and index.live >= self.hnsw_min_rows:
-                self._attach_graph(tenant, index)
+            if index.hnsw is None and index.live >= self.hnsw_min_rows and index.builder is None:
+                # Exact search answers while the graph is loaded or built beside it.
+                index.builder = threading.Thread(target=self._attach_graph, args=(tenant, index),
+                                                 name="cortex-hnsw", daemon=True)
+                index.builder.start()
         return index
 
     def _catch_up(self, tenant: str, index: TenantIndex) -> None:
@@ -407,11 +413,15 @@ class SQLiteStore:
     def _attach_graph(self, tenant: str, index: TenantIndex) -> None:
         loaded = index_files.load(self.path, tenant, self.dim)
         if loaded is not None:
-            repaired = index.adopt_hnsw(loaded[0])
+            with index.lock:
+                repaired = index.adopt_hnsw(loaded[0])
             log.info("loaded HNSW graph for a tenant (%d rows caught up)", repaired)
         else:
             log.info("building HNSW graph over %d vectors", index.live)
-            index.build_hnsw()
+            graph = index.build_hnsw_detached()
+            with index.lock:
+                index.adopt_hnsw(graph)
+                index.hnsw_dirty = True
         self._save_graph(tenant, index)
 
     def _save_graph(self, tenant: str, index: TenantIndex) -> None:
@@ -421,8 +431,10 @@ class SQLiteStore:
                 index.hnsw_dirty = False
 
     def warm(self, tenant: str) -> None:
-        """Load (and if large, build) the tenant's vector index now rather than on first recall."""
-        self._index(tenant)
+        """Load the tenant's vector index and, if it is large, wait for its HNSW graph."""
+        builder = self._index(tenant).builder
+        if builder is not None:
+            builder.join()
 
     # ---- settings ----------------------------------------------------------------
     def get_weights(self, tenant: str) -> FusionWeights:
@@ -454,11 +466,14 @@ class SQLiteStore:
                 if progress is not None and done % 1000 == 0:
                     progress(done, total)
             conn.execute("INSERT INTO memories_fts (memories_fts) VALUES ('optimize')")
-        index_files.remove_all(self.path)
         with self._indexes_lock:
+            for idx in self._indexes.values():
+                if idx.builder is not None:
+                    idx.builder.join()
             self._indexes.clear()
+        index_files.remove_all(self.path)
         for tenant in self.tenants():
-            self._index(tenant)
+            self.warm(tenant)
         if progress is not None:
             progress(total, total)
 
