@@ -4,6 +4,7 @@ Relevance (in [0, 1]) comes from the per-signal scores (dense cosine, BM25) by o
 two methods, chosen per tenant in ``FusionWeights.method``:
 
     convex     relevance = Σ_s w_s · max(0, score_s) / max_candidates(score_s)  /  Σ_s w_s
+               (the BM25 maximum is floored at BM25_NORM_FLOOR)
     rrf        relevance = Σ_s w_s / (rrf_k + rank_s)  /  Σ_s w_s / (rrf_k + 1)
 
 then  score = relevance + w_recency · 2^(−age / half_life) + w_importance · importance.
@@ -21,6 +22,11 @@ from datetime import datetime
 from cortex.core.models import FusionWeights, Hit, Memory
 from cortex.embed.base import Vectors
 from cortex.recall.diversify import diversify
+
+
+# BM25 maxima below this are noise (FTS5 clamps IDF to 1e-6 when a word is in half the
+# rows); real matches in any corpus of more than a handful of rows score well above it.
+BM25_NORM_FLOOR = 1.0
 
 
 @dataclass
@@ -45,6 +51,8 @@ def fuse(candidates: list[Candidate], weights: FusionWeights, now: datetime,
         best = sum(w / (weights.rrf_k + 1) for w in per_signal.values()) or 1.0
     tops = {s: max((max(0.0, c.signals.get(s, 0.0)) for c in candidates), default=0.0)
             for s in per_signal}
+    if "bm25" in tops:  # in a tiny corpus IDF collapses to ~1e-6: don't blow noise up to 1.0
+        tops["bm25"] = max(tops["bm25"], BM25_NORM_FLOOR)
     scored = []
     for cand in candidates:
         if weights.method == "rrf":

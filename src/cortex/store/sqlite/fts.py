@@ -30,11 +30,9 @@ def quote(term: str) -> str:
     return '"' + term.replace('"', '""') + '"'
 
 
-def match_expression(query: str, scopes: list[str]) -> str | None:
-    """``scope:(…) AND {body prev1 prev2}:("w1" OR "w2" …)``, or None when there are no words."""
-    terms = query_terms(query)
-    if not terms:
-        return None
-    body = " OR ".join(quote(t) for t in terms)
+def match_expression(words: list[str], scopes: list[str]) -> str:
+    """``scope:(…) AND {body prev1 prev2}:("w1" OR "w2" …)``: the words in any ranked column,
+    only in rows carrying one of the scope tokens."""
     scope = " OR ".join(quote(s) for s in scopes)
+    body = " OR ".join(quote(w) for w in words)
     return f"scope : ({scope}) AND {{body prev1 prev2}} : ({body})"

@@ -17,7 +17,7 @@ import time
 from typing import Any
 
 from cortex.core.textform import CONTEXT_WEIGHT
-from cortex.store.sqlite.fts import query_terms, quote
+from cortex.store.sqlite.fts import match_expression, query_terms
 
 PRUNE_MIN_DOCS = 20_000
 POSTINGS_BUDGET = 5_000
@@ -103,8 +103,7 @@ def search(conn: sqlite3.Connection, query: str, scopes: list[str], where: str,
     if not words or not scopes:
         return []
     words = informative_words(conn, words, scopes, frequencies)
-    expression = (f"scope : ({' OR '.join(quote(s) for s in scopes)})"
-                  f" AND {{body prev1 prev2}} : ({' OR '.join(quote(w) for w in words)})")
+    expression = match_expression(words, scopes)
     sql = (f"SELECT m.id, {RANK} AS rank FROM memories_fts"
            " JOIN memories m ON m.seq = memories_fts.rowid"
            f" WHERE memories_fts MATCH ? AND {where} ORDER BY rank LIMIT ?")
