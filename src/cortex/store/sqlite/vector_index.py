@@ -255,7 +255,8 @@ class TenantIndex:
 
     def _search_hnsw(self, query: npt.NDArray[np.float32], k: int,
                      mask: npt.NDArray[np.bool_] | None) -> list[tuple[int, float]] | None:
-        self.hnsw.set_ef(max(128, 2 * k))
+        # Wider beam as the graph grows: recall@10 fell to 0.88 at 1M rows with ef 128.
+        self.hnsw.set_ef(max(128, 2 * k, min(512, self.live // 4_000)))
         pos_of = self._pos_of
         accept = None if mask is None else (lambda rowid: bool(mask[pos_of[rowid]]))
         try:
