@@ -23,7 +23,6 @@ from cortex.core.models import FusionWeights, Hit, Memory
 from cortex.embed.base import Vectors
 from cortex.recall.diversify import diversify
 
-
 # BM25 maxima below this are noise (FTS5 clamps IDF to 1e-6 when a word is in half the
 # rows); real matches in any corpus of more than a handful of rows score well above it.
 BM25_NORM_FLOOR = 1.0
