@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
@@ -12,6 +13,9 @@ from cortex.embed import CachingEmbedder, MiniLMEmbedder
 from cortex.store import open_store
 
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
+# Real data nobody here wrote lives in shared/ beside the repository (never committed).
+SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
+LOCOMO = SHARED_DATA / "locomo" / "locomo10.json"
 
 
 def skip_or_fail(reason: str) -> None:

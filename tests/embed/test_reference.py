@@ -8,18 +8,17 @@ from __future__ import annotations
 
 import json
 import os
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pytest
+from tests.conftest import LOCOMO
 
 from cortex.embed import MiniLMEmbedder
 from cortex.embed.minilm import default_model_path
 
 pytestmark = [pytest.mark.reference, pytest.mark.slow]
 
-LOCOMO = Path("/work/shared/data/locomo/locomo10.json")
 INSTALL = ".venv/bin/pip install torch==2.13.0 sentence-transformers"
 FALLBACK = [
     "Hey Mel! Good to see you! How have you been?",
