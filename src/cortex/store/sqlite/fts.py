@@ -30,9 +30,11 @@ def quote(term: str) -> str:
     return '"' + term.replace('"', '""') + '"'
 
 
-def match_expression(words: list[str], scopes: list[str]) -> str:
-    """``scope:(…) AND {body prev1 prev2}:("w1" OR "w2" …)``: the words in any ranked column,
-    only in rows carrying one of the scope tokens."""
-    scope = " OR ".join(quote(s) for s in scopes)
+def match_expression(words: list[str], scopes: list[str] | None) -> str:
+    """``scope:(…) AND {body prev1 prev2}:("w1" OR "w2" …)``: the words in any ranked column;
+    with ``scopes``, only in rows carrying one of those scope tokens."""
     body = " OR ".join(quote(w) for w in words)
-    return f"scope : ({scope}) AND {{body prev1 prev2}} : ({body})"
+    match = f"{{body prev1 prev2}} : ({body})"
+    if not scopes:
+        return match
+    return f"scope : ({' OR '.join(quote(s) for s in scopes)}) AND {match}"

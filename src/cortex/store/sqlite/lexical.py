@@ -14,6 +14,7 @@ from __future__ import annotations
 import sqlite3
 import threading
 import time
+from collections.abc import Callable
 from typing import Any
 
 from cortex.core.textform import CONTEXT_WEIGHT
@@ -65,6 +66,22 @@ class DocFrequencies:
                 self._cache[token] = (now, found[token])
         return found
 
+    def table_rows(self, conn: sqlite3.Connection) -> int:
+        """An upper bound of the rows in the table (seq is never reused), cached."""
+        return self.get_computed("\x00rows", lambda: int(conn.execute(
+            "SELECT coalesce(max(seq), 0) FROM memories").fetchone()[0]))
+
+    def get_computed(self, key: str, compute: Callable[[], int]) -> int:
+        now = time.monotonic()
+        with self._lock:
+            hit = self._cache.get(key)
+            if hit is not None and now - hit[0] < self.ttl_s:
+                return hit[1]
+        value = compute()
+        with self._lock:
+            self._cache[key] = (now, value)
+        return value
+
 
 def tokens_of(conn: sqlite3.Connection, words: list[str]) -> dict[str, str]:
     """Each word's token exactly as memories_fts indexes it (the same tokenizer)."""
@@ -82,9 +99,9 @@ def informative_words(conn: sqlite3.Connection, words: list[str], scopes: list[s
     if len(words) < 2:
         return words
     token = tokens_of(conn, [*words, *scopes])  # scope tokens go through the stemmer too
-    if sum(frequencies.get(conn, [token[s] for s in scopes]).values()) < prune_min_docs:
+    if scope_size(conn, scopes, frequencies, token) < prune_min_docs:
         return words
-    df = frequencies.get(conn, sorted(set(token.values())))
+    df = frequencies.get(conn, sorted({token[w] for w in words if w in token}))
     kept: list[str] = []
     postings = 0
     for word in sorted(words, key=lambda w: df.get(token.get(w, ""), 0)):
@@ -96,14 +113,32 @@ def informative_words(conn: sqlite3.Connection, words: list[str], scopes: list[s
     return kept
 
 
+def scope_size(conn: sqlite3.Connection, scopes: list[str], frequencies: DocFrequencies,
+               token: dict[str, str] | None = None) -> int:
+    """How many rows carry one of the scope tokens."""
+    token = token if token is not None else tokens_of(conn, scopes)
+    return sum(frequencies.get(conn, [token[s] for s in scopes if s in token]).values())
+
+
+def scope_is_selective(conn: sqlite3.Connection, scopes: list[str],
+                       frequencies: DocFrequencies) -> bool:
+    """Worth intersecting with in the MATCH? Not when the scope is most of the table: then
+    walking its posting list costs more than the tenant filter on the join (which always
+    applies, so results are the same either way)."""
+    rows = frequencies.table_rows(conn)
+    return scope_size(conn, scopes, frequencies) * 2 < rows
+
+
 def search(conn: sqlite3.Connection, query: str, scopes: list[str], where: str,
            params: list[Any], k: int, frequencies: DocFrequencies) -> list[tuple[str, float]]:
-    """Top-k (memory id, BM25) for the query among rows passing ``where`` (alias m)."""
+    """Top-k (memory id, BM25) for the query among rows passing ``where`` (alias m, which
+    must filter the tenant and namespaces itself)."""
     words = query_terms(query)
     if not words or not scopes:
         return []
     words = informative_words(conn, words, scopes, frequencies)
-    expression = match_expression(words, scopes)
+    selective = scope_is_selective(conn, scopes, frequencies)
+    expression = match_expression(words, scopes if selective else None)
     sql = (f"SELECT m.id, {RANK} AS rank FROM memories_fts"
            " JOIN memories m ON m.seq = memories_fts.rowid"
            f" WHERE memories_fts MATCH ? AND {where} ORDER BY rank LIMIT ?")
