@@ -45,3 +45,22 @@ def test_pruning_never_drops_every_word(tmp_path: Path) -> None:
                                      lexical.DocFrequencies(), prune_min_docs=10, budget=1)
     assert kept == ["common"] or kept == ["words"]
     store.close()
+
+
+def test_dominant_scope_is_filtered_by_the_join(tmp_path: Path) -> None:
+    """When one tenant is most of the table the MATCH drops its scope token; the tenant
+    and namespace filters on the join must still keep everyone else out."""
+    store = SQLiteStore(tmp_path / "t.db", dim=DIM)
+    store.insert("big", [new_memory(f"shared topic words {i}") for i in range(30)],
+                 unit_vectors(30), "m")
+    store.insert("big", [new_memory("shared topic elsewhere", namespace="other")],
+                 unit_vectors(1, 3), "m")
+    store.insert("small", [new_memory("shared topic words small")], unit_vectors(1, 2), "m")
+    conn, freq = store.raw(), lexical.DocFrequencies()
+    assert not lexical.scope_is_selective(conn, [scope_token("big", "ns")], freq)
+    assert lexical.scope_is_selective(conn, [scope_token("small", "ns")], freq)
+    hits = store.text_search("big", "shared topic", 100, MemoryFilter(namespaces=("ns",)), utcnow())
+    found = [store.get("big", i) for i, _ in hits]
+    assert len(hits) == 30
+    assert all(m is not None and m.namespace == "ns" for m in found)
+    store.close()
