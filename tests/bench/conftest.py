@@ -11,12 +11,12 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
-from tests.conftest import LOCOMO
 
 from cortex import Cortex, Limits
 from cortex.bench import locomo_slice, new_tenant
 from cortex.embed import CachingEmbedder
 from cortex.store.sqlite.store import SQLiteStore
+from tests.conftest import LOCOMO
 
 OpenEngine = Callable[..., Cortex]
 

@@ -12,10 +12,10 @@ from typing import Any
 
 import numpy as np
 import pytest
-from tests.conftest import LOCOMO
 
 from cortex.embed import MiniLMEmbedder
 from cortex.embed.minilm import default_model_path
+from tests.conftest import LOCOMO
 
 pytestmark = [pytest.mark.reference, pytest.mark.slow]
 
