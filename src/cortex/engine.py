@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import builtins
+import threading
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -64,6 +65,7 @@ class Cortex:
         self.working = working if working is not None else LocalWorkingMemory()
         self.limits = limits or Limits()
         self._pool: ThreadPoolExecutor | None = None
+        self._pool_lock = threading.Lock()
 
     @classmethod
     def open(cls, url: str = "sqlite:///cortex.db", *, embedder: Embedder | str = "minilm",
@@ -82,9 +84,10 @@ class Cortex:
                    limits=limits)
 
     def _workers(self) -> ThreadPoolExecutor:
-        if self._pool is None:
-            self._pool = ThreadPoolExecutor(max_workers=4, thread_name_prefix="cortex-recall")
-        return self._pool
+        with self._pool_lock:
+            if self._pool is None:
+                self._pool = ThreadPoolExecutor(max_workers=4, thread_name_prefix="cortex-recall")
+            return self._pool
 
     def close(self) -> None:
         if self._pool is not None:
@@ -112,8 +115,9 @@ class Cortex:
                  tenant: str | None = None) -> RememberResult:
         """Store one memory; returns once row, full-text entry and vector are committed.
 
-        An exact duplicate (same text in the same namespace, still current) is not stored
-        twice: the result has ``created=False`` and the existing memory.
+        An exact duplicate — same text in the same namespace, from the same speaker at the
+        same ``occurred_at``, still current — is not stored twice: the result has
+        ``created=False`` and the existing memory.
         """
         item = dict(text=text, namespace=namespace, kind=kind, metadata=metadata, tags=tags,
                     source=source, importance=importance, occurred_at=occurred_at,
@@ -315,9 +319,9 @@ class Cortex:
                 self.embedder.dim,):
             raise InvalidQuery(f"query_vector must have shape ({self.embedder.dim},)",
                                field="query_vector")
-        # BM25 runs on a worker thread while the query is embedded: both release the GIL.
         # Never fewer candidates per signal than hits asked for.
         weights = weights.model_copy(update={"candidates": max(weights.candidates, k)})
+        # BM25 runs on a worker thread while the query is embedded: both release the GIL.
         lexical = (self._workers().submit(self.store.text_search, tenant, query,
                                           weights.candidates, flt, now) if weights.bm25 else None)
         if query_vector is None and (weights.dense or session is not None):

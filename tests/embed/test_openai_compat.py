@@ -238,3 +238,18 @@ def test_spec_opens_the_same_client(server: Server) -> None:
 def test_bad_specs_are_config_errors(spec: str) -> None:
     with pytest.raises(ConfigError):
         open_embedder(spec)
+
+
+def test_engine_runs_on_an_http_embedder_and_closes_it(server: Server, tmp_path) -> None:
+    from cortex import Cortex
+
+    spec = f"openai+{server.url}?model=plain&dim={DIM}"
+    engine = Cortex.open(f"sqlite:///{tmp_path / 'http.db'}", embedder=spec,
+                         embedder_api_key="sk-test")
+    stored = engine.remember("the blue whale is the largest animal", namespace="facts")
+    hits = engine.recall("the blue whale is the largest animal", namespace="facts")
+    assert hits[0].memory.id == stored.memory.id
+    assert server.state.requests[0]["auth"] == "Bearer sk-test"
+    inner = engine.embedder.inner  # type: ignore[attr-defined]
+    engine.close()
+    assert inner._client.is_closed

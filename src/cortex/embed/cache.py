@@ -54,6 +54,12 @@ class CachingEmbedder:
         with self._lock:
             self._entries.clear()
 
+    def close(self) -> None:
+        """Close the wrapped embedder if it holds resources (an HTTP connection pool)."""
+        close_inner = getattr(self.inner, "close", None)
+        if callable(close_inner):
+            close_inner()
+
     def embed_batch(self, texts: list[str]) -> Vectors:
         keys = [self._key(text) for text in texts]
         out = np.empty((len(texts), self.dim), dtype=np.float32)
