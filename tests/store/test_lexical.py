@@ -64,3 +64,20 @@ def test_dominant_scope_is_filtered_by_the_join(tmp_path: Path) -> None:
     assert len(hits) == 30
     assert all(m is not None and m.namespace == "ns" for m in found)
     store.close()
+
+
+def test_bounded_work_scores_only_the_newest_rows(tmp_path: Path, monkeypatch) -> None:
+    """When even the rarest word matches more than MAX_SCORED rows, BM25 looks at the
+    newest rows only (dense search still covers everything)."""
+    store = SQLiteStore(tmp_path / "t.db", dim=DIM)
+    items = [new_memory(f"ubiquitous word number {i}") for i in range(400)]
+    store.insert("t", items, unit_vectors(400), "m")
+    monkeypatch.setattr(lexical, "PRUNE_MIN_DOCS", 100)
+    monkeypatch.setattr(lexical, "MAX_SCORED", 40)
+    hits = store.text_search("t", "ubiquitous", 400, MemoryFilter(), utcnow())
+    newest = {m.id for m in items[-60:]}
+    assert 20 <= len(hits) <= 60 and {i for i, _ in hits} <= newest
+    monkeypatch.setattr(lexical, "MAX_SCORED", 10_000)
+    lexical_all = store.text_search("t", "ubiquitous", 400, MemoryFilter(), utcnow())
+    assert len(lexical_all) == 400
+    store.close()

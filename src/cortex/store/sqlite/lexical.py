@@ -22,6 +22,7 @@ from cortex.store.sqlite.fts import match_expression, query_terms
 
 PRUNE_MIN_DOCS = 20_000
 POSTINGS_BUDGET = 5_000
+MAX_SCORED = 10_000
 _W = CONTEXT_WEIGHT
 RANK = f"bm25(memories_fts, 1.0, {_W}, {_W}, 0.0)"
 
@@ -96,11 +97,16 @@ def informative_words(conn: sqlite3.Connection, words: list[str], scopes: list[s
                       frequencies: DocFrequencies, prune_min_docs: int = PRUNE_MIN_DOCS,
                       budget: int = POSTINGS_BUDGET) -> list[str]:
     """All words for small scopes; for large ones the rarest words within the budget."""
-    if len(words) < 2:
-        return words
+    return plan_words(conn, words, scopes, frequencies, prune_min_docs, budget)[0]
+
+
+def plan_words(conn: sqlite3.Connection, words: list[str], scopes: list[str],
+               frequencies: DocFrequencies, prune_min_docs: int = PRUNE_MIN_DOCS,
+               budget: int = POSTINGS_BUDGET) -> tuple[list[str], int]:
+    """(words to match, rows they are expected to match; 0 when not estimated)."""
     token = tokens_of(conn, [*words, *scopes])  # scope tokens go through the stemmer too
     if scope_size(conn, scopes, frequencies, token) < prune_min_docs:
-        return words
+        return words, 0
     df = frequencies.get(conn, sorted({token[w] for w in words if w in token}))
     kept: list[str] = []
     postings = 0
@@ -110,7 +116,7 @@ def informative_words(conn: sqlite3.Connection, words: list[str], scopes: list[s
             break
         kept.append(word)
         postings += count
-    return kept
+    return kept, postings
 
 
 def scope_size(conn: sqlite3.Connection, scopes: list[str], frequencies: DocFrequencies,
@@ -136,10 +142,24 @@ def search(conn: sqlite3.Connection, query: str, scopes: list[str], where: str,
     words = query_terms(query)
     if not words or not scopes:
         return []
-    words = informative_words(conn, words, scopes, frequencies)
+    words, expected = plan_words(conn, words, scopes, frequencies, PRUNE_MIN_DOCS, POSTINGS_BUDGET)
     selective = scope_is_selective(conn, scopes, frequencies)
     expression = match_expression(words, scopes if selective else None)
+    window, window_params = _recent_window(conn, expected, frequencies)
     sql = (f"SELECT m.id, {RANK} AS rank FROM memories_fts"
            " JOIN memories m ON m.seq = memories_fts.rowid"
-           f" WHERE memories_fts MATCH ? AND {where} ORDER BY rank LIMIT ?")
-    return [(r[0], -float(r[1])) for r in conn.execute(sql, (expression, *params, k))]
+           f" WHERE memories_fts MATCH ?{window} AND {where} ORDER BY rank LIMIT ?")
+    return [(r[0], -float(r[1]))
+            for r in conn.execute(sql, (expression, *window_params, *params, k))]
+
+
+def _recent_window(conn: sqlite3.Connection, expected: int,
+                   frequencies: DocFrequencies) -> tuple[str, list[int]]:
+    """Bounded work, like Elasticsearch's ``terminate_after``: when even the rarest words
+    match more than ``MAX_SCORED`` rows, BM25 scores only the newest rows where about that
+    many matches are expected (rowids grow with time; FTS5 seeks the range). Dense search
+    still covers the whole scope, so older memories remain reachable."""
+    if expected <= MAX_SCORED:
+        return "", []
+    rows = frequencies.table_rows(conn)
+    return " AND memories_fts.rowid > ?", [int(rows - rows * MAX_SCORED / expected)]
