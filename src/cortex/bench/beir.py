@@ -16,9 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel
-
-from cortex.bench.common import SILENT, Phases, Stopwatch, latency, mean, rate, warm_up
+from cortex.bench.common import SILENT, Phases, RunFigures, Stopwatch, latency, mean, rate, warm_up
 from cortex.bench.metrics import ndcg_at_k, recall_at_k
 from cortex.core.errors import ImportFileError
 from cortex.core.models import Kind
@@ -42,7 +40,7 @@ class BeirData:
     qrels: dict[str, dict[str, int]]  # query id -> document id -> grade
 
 
-class BeirResult(BaseModel):
+class BeirResult(RunFigures):
     benchmark: str = "beir"
     documents: int
     memories: int
@@ -52,14 +50,6 @@ class BeirResult(BaseModel):
     recall_at_100: float
     candidates: int  # per-signal candidate depth used (at least 100, for recall@100)
     truncated_documents: int
-    ingest_per_s: float
-    ingest_s: float
-    recall_p50_ms: float
-    recall_p95_ms: float
-    recall_p99_ms: float
-    embedder: str
-    store: str
-    tenant: str
 
 
 def _jsonl(path: str | Path) -> Iterator[dict[str, Any]]:

@@ -93,6 +93,19 @@ def warm_up(engine: Cortex) -> None:
     engine.embedder.embed_batch(["load the model before timing anything"])
 
 
+class RunFigures(BaseModel):
+    """Speed and provenance every retrieval benchmark reports."""
+
+    ingest_per_s: float
+    ingest_s: float
+    recall_p50_ms: float
+    recall_p95_ms: float
+    recall_p99_ms: float
+    embedder: str
+    store: str
+    tenant: str
+
+
 class Latency(BaseModel):
     """Percentiles of a list of wall-clock timings, in milliseconds."""
 

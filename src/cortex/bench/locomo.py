@@ -14,7 +14,7 @@ from collections.abc import Sequence
 
 from pydantic import BaseModel
 
-from cortex.bench.common import SILENT, Phases, Stopwatch, latency, mean, rate, ratio, warm_up
+from cortex.bench.common import SILENT, Phases, RunFigures, Stopwatch, latency, mean, rate, ratio, warm_up
 from cortex.bench.locomo_data import CATEGORIES, Conversation, Turn
 from cortex.core.models import FusionWeights, Kind
 from cortex.engine import Cortex
@@ -51,7 +51,7 @@ class Baseline(Scores):
     ratios: dict[str, float | None]  # hybrid / this baseline, per overall metric
 
 
-class LocomoResult(Scores):
+class LocomoResult(RunFigures, Scores):
     benchmark: str = "locomo"
     conversations: int
     memories: int
@@ -63,15 +63,7 @@ class LocomoResult(Scores):
     turn_recall_at_k: float
     by_category: dict[str, CategoryScores]
     weights: FusionWeights
-    ingest_per_s: float
-    ingest_s: float
-    recall_p50_ms: float
-    recall_p95_ms: float
-    recall_p99_ms: float
     baselines: dict[str, Baseline] | None = None
-    embedder: str
-    store: str
-    tenant: str
 
 
 class _Asked(BaseModel):

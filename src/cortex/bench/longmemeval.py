@@ -16,7 +16,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 
-from cortex.bench.common import SILENT, Phases, Stopwatch, latency, mean, rate, read_json, warm_up
+from cortex.bench.common import SILENT, Phases, RunFigures, Stopwatch, latency, mean, rate, read_json, warm_up
 from cortex.core.errors import ImportFileError
 from cortex.core.models import Kind
 from cortex.engine import Cortex
@@ -54,21 +54,13 @@ class TypeScores(BaseModel):
     session_any_at_10: float
 
 
-class LongMemEvalResult(TypeScores):
+class LongMemEvalResult(RunFigures, TypeScores):
     benchmark: str = "longmemeval"
     questions: int
     skipped_no_answer_session: int
     memories: int
     turns: int
     by_type: dict[str, TypeScores]
-    ingest_per_s: float
-    ingest_s: float
-    recall_p50_ms: float
-    recall_p95_ms: float
-    recall_p99_ms: float
-    embedder: str
-    store: str
-    tenant: str
 
 
 def parse_lme_date(value: str) -> datetime:
