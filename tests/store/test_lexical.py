@@ -28,9 +28,9 @@ def test_large_scope_keeps_the_rare_words(tmp_path: Path) -> None:
     freq = lexical.DocFrequencies()
     scopes = [scope_token("t", "ns")]
     words = ["really", "like", "aquarium", "lisbon"]
-    assert lexical.informative_words(conn, words, scopes, freq) == words  # small scope: exact
-    kept = lexical.informative_words(conn, words, scopes, freq, prune_min_docs=100, budget=50)
-    assert kept == ["aquarium", "lisbon"]
+    assert lexical.plan(conn, words, scopes, freq).words == words  # small scope: exact
+    kept = lexical.plan(conn, words, scopes, freq, prune_min_docs=100, budget=50)
+    assert kept.words == ["aquarium", "lisbon"] and kept.scope_rows == 301
     # the same search through the store: the needle is first either way
     hits = store.text_search("t", "do we really like the aquarium in Lisbon?", 5,
                              MemoryFilter(namespaces=("ns",)), utcnow())
@@ -41,8 +41,8 @@ def test_large_scope_keeps_the_rare_words(tmp_path: Path) -> None:
 def test_pruning_never_drops_every_word(tmp_path: Path) -> None:
     store = SQLiteStore(tmp_path / "t.db", dim=DIM)
     store.insert("t", [new_memory(f"common words {i}") for i in range(50)], unit_vectors(50), "m")
-    kept = lexical.informative_words(store.raw(), ["common", "words"], [scope_token("t", "ns")],
-                                     lexical.DocFrequencies(), prune_min_docs=10, budget=1)
+    kept = lexical.plan(store.raw(), ["common", "words"], [scope_token("t", "ns")],
+                        lexical.DocFrequencies(), prune_min_docs=10, budget=1).words
     assert kept == ["common"] or kept == ["words"]
     store.close()
 
@@ -57,8 +57,11 @@ def test_dominant_scope_is_filtered_by_the_join(tmp_path: Path) -> None:
                  unit_vectors(1, 3), "m")
     store.insert("small", [new_memory("shared topic words small")], unit_vectors(1, 2), "m")
     conn, freq = store.raw(), lexical.DocFrequencies()
-    assert not lexical.scope_is_selective(conn, [scope_token("big", "ns")], freq)
-    assert lexical.scope_is_selective(conn, [scope_token("small", "ns")], freq)
+    big = lexical.plan(conn, ["shared"], [scope_token("big", "ns")], freq).scope_rows
+    small = lexical.plan(conn, ["shared"], [scope_token("small", "ns")], freq).scope_rows
+    assert (big, small) == (30, 1)
+    assert not lexical.scope_is_selective(conn, big, freq)
+    assert lexical.scope_is_selective(conn, small, freq)
     hits = store.text_search("big", "shared topic", 100, MemoryFilter(namespaces=("ns",)), utcnow())
     found = [store.get("big", i) for i, _ in hits]
     assert len(hits) == 30

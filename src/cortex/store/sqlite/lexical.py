@@ -15,6 +15,7 @@ import sqlite3
 import threading
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 from cortex.core.textform import CONTEXT_WEIGHT
@@ -93,20 +94,21 @@ def tokens_of(conn: sqlite3.Connection, words: list[str]) -> dict[str, str]:
             conn.execute("SELECT term, doc FROM temp.cortex_tok_terms")}
 
 
-def informative_words(conn: sqlite3.Connection, words: list[str], scopes: list[str],
-                      frequencies: DocFrequencies, prune_min_docs: int = PRUNE_MIN_DOCS,
-                      budget: int = POSTINGS_BUDGET) -> list[str]:
+@dataclass(frozen=True)
+class QueryPlan:
+    words: list[str]  # the words to match
+    expected: int  # rows they are expected to match (0: small scope, not estimated)
+    scope_rows: int  # rows carrying one of the scope tokens
+
+
+def plan(conn: sqlite3.Connection, words: list[str], scopes: list[str],
+         frequencies: DocFrequencies, prune_min_docs: int = PRUNE_MIN_DOCS,
+         budget: int = POSTINGS_BUDGET) -> QueryPlan:
     """All words for small scopes; for large ones the rarest words within the budget."""
-    return plan_words(conn, words, scopes, frequencies, prune_min_docs, budget)[0]
-
-
-def plan_words(conn: sqlite3.Connection, words: list[str], scopes: list[str],
-               frequencies: DocFrequencies, prune_min_docs: int = PRUNE_MIN_DOCS,
-               budget: int = POSTINGS_BUDGET) -> tuple[list[str], int]:
-    """(words to match, rows they are expected to match; 0 when not estimated)."""
     token = tokens_of(conn, [*words, *scopes])  # scope tokens go through the stemmer too
-    if scope_size(conn, scopes, frequencies, token) < prune_min_docs:
-        return words, 0
+    size = sum(frequencies.get(conn, [token[s] for s in scopes if s in token]).values())
+    if size < prune_min_docs:
+        return QueryPlan(words, 0, size)
     df = frequencies.get(conn, sorted({token[w] for w in words if w in token}))
     kept: list[str] = []
     postings = 0
@@ -116,23 +118,15 @@ def plan_words(conn: sqlite3.Connection, words: list[str], scopes: list[str],
             break
         kept.append(word)
         postings += count
-    return kept, postings
+    return QueryPlan(kept, postings, size)
 
 
-def scope_size(conn: sqlite3.Connection, scopes: list[str], frequencies: DocFrequencies,
-               token: dict[str, str] | None = None) -> int:
-    """How many rows carry one of the scope tokens."""
-    token = token if token is not None else tokens_of(conn, scopes)
-    return sum(frequencies.get(conn, [token[s] for s in scopes if s in token]).values())
-
-
-def scope_is_selective(conn: sqlite3.Connection, scopes: list[str],
+def scope_is_selective(conn: sqlite3.Connection, scope_rows: int,
                        frequencies: DocFrequencies) -> bool:
     """Worth intersecting with in the MATCH? Not when the scope is most of the table: then
     walking its posting list costs more than the tenant filter on the join (which always
     applies, so results are the same either way)."""
-    rows = frequencies.table_rows(conn)
-    return scope_size(conn, scopes, frequencies) * 2 < rows
+    return scope_rows * 2 < frequencies.table_rows(conn)
 
 
 def search(conn: sqlite3.Connection, query: str, scopes: list[str], where: str,
@@ -142,10 +136,10 @@ def search(conn: sqlite3.Connection, query: str, scopes: list[str], where: str,
     words = query_terms(query)
     if not words or not scopes:
         return []
-    words, expected = plan_words(conn, words, scopes, frequencies, PRUNE_MIN_DOCS, POSTINGS_BUDGET)
-    selective = scope_is_selective(conn, scopes, frequencies)
-    expression = match_expression(words, scopes if selective else None)
-    window, window_params = _recent_window(conn, expected, frequencies)
+    chosen = plan(conn, words, scopes, frequencies, PRUNE_MIN_DOCS, POSTINGS_BUDGET)
+    selective = scope_is_selective(conn, chosen.scope_rows, frequencies)
+    expression = match_expression(chosen.words, scopes if selective else None)
+    window, window_params = _recent_window(conn, chosen.expected, frequencies)
     sql = (f"SELECT m.id, {RANK} AS rank FROM memories_fts"
            " JOIN memories m ON m.seq = memories_fts.rowid"
            f" WHERE memories_fts MATCH ?{window} AND {where} ORDER BY rank LIMIT ?")
