@@ -56,14 +56,6 @@ class Memory(BaseModel):
     supersedes: str | None = None
     superseded_by: str | None = None
 
-    def is_current(self, at: datetime) -> bool:
-        """True when this version is the valid, unexpired one at ``at``."""
-        if self.valid_from > at or self.created_at > at:
-            return False
-        if self.valid_to is not None and self.valid_to <= at:
-            return False
-        return self.expires_at is None or self.expires_at > at
-
 
 class NewMemory(BaseModel):
     """A validated write, before the store assigns nothing more than it is given."""
