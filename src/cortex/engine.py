@@ -26,6 +26,7 @@ from cortex.core.models import (
     NamespaceStats,
     NewMemory,
     RememberResult,
+    Usage,
     content_hash,
     utcnow,
 )
@@ -35,6 +36,7 @@ from cortex.embed.base import Vectors
 from cortex.recall.fuse import fuse
 from cortex.recall.pipeline import add_dense, store_candidates, working_memory
 from cortex.store import Progress, Store, open_store
+from cortex.tenancy.keys import KeyRing
 from cortex.working import LocalWorkingMemory, WorkingMemory, WorkingMessage, estimate_tokens
 
 DEFAULT_TENANT = "default"
@@ -66,6 +68,7 @@ class Cortex:
         self.limits = limits or Limits()
         self._pool: ThreadPoolExecutor | None = None
         self._pool_lock = threading.Lock()
+        self._keys: KeyRing | None = None
 
     @classmethod
     def open(cls, url: str = "sqlite:///cortex.db", *, embedder: Embedder | str = "minilm",
@@ -83,6 +86,17 @@ class Cortex:
         return cls(open_store(url, dim=model.dim), model, tenant=tenant, working=working,
                    limits=limits)
 
+    @property
+    def keys(self) -> KeyRing:
+        """API keys kept in this engine's store (created, listed, revoked, checked)."""
+        if self._keys is None:
+            self._keys = KeyRing(self.store)
+        return self._keys
+
+    def usage(self, *, tenant: str | None = None) -> Usage:
+        """Current memories and text bytes of a tenant: what quotas count."""
+        return self.store.usage(self._tenant(tenant))
+
     def _workers(self) -> ThreadPoolExecutor:
         with self._pool_lock:
             if self._pool is None:
@@ -94,6 +108,9 @@ class Cortex:
             self._pool.shutdown(wait=True)
             self._pool = None
         self.store.close()
+        close_working = getattr(self.working, "close", None)
+        if callable(close_working):
+            close_working()
         close_embedder = getattr(self.embedder, "close", None)
         if callable(close_embedder):  # e.g. an HTTP provider's connection pool
             close_embedder()

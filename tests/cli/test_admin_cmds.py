@@ -61,16 +61,17 @@ def test_sweep_removes_expired(at: Run, count: Callable[[], int]) -> None:
     assert count() == 1
 
 
-def test_session_commands_live_for_one_invocation(at: Run) -> None:
+def test_session_commands_persist_between_invocations(at: Run) -> None:
     appended = payload(at("session", "append", "chat-1", "I moved to Lisbon", "--speaker",
                           "Ann", "--role", "user", "--json"))
     assert appended["session"] == "chat-1" and appended["speaker"] == "Ann"
-    assert payload(at("session", "show", "chat-1", "--json")) == {"session": "chat-1",
-                                                                  "messages": []}
+    shown = payload(at("session", "show", "chat-1", "--json"))
+    assert [m["text"] for m in shown["messages"]] == ["I moved to Lisbon"]
+    assert "I moved to Lisbon" in at("session", "show", "chat-1").stdout
     assert payload(at("session", "clear", "chat-1", "--json")) == {"session": "chat-1",
-                                                                   "cleared": 0}
-    assert "no messages in this process" in at("session", "show", "chat-1").stdout
-    assert "in-process" in at("session", "append", "--help").stdout
+                                                                   "cleared": 1}
+    assert "no messages" in at("session", "show", "chat-1").stdout
+    assert "store's file" in at("session", "append", "--help").stdout
     bad = at("session", "append", "chat-1", " ")
     assert bad.exit_code == 1 and bad.stderr.startswith("error: ")
 

@@ -1,8 +1,7 @@
 """``cortex session``: the working memory (recent messages) of a conversation.
 
-Working memory is in-process: over the CLI it lives only for the one command that
-created it, so these commands are mostly useful against a long-running service and for
-trying the calls out.
+Working memory is kept in the store's file beside the memories, so a session appended
+here is read back by the next command and by `cortex serve` on the same file.
 """
 
 from __future__ import annotations
@@ -16,11 +15,11 @@ from rich.text import Text
 from cortex.cli import parse, render
 from cortex.cli.state import JsonFlag, get_state
 
-NOTE = ("Note: working memory is in-process; over the CLI it lasts only for this one "
-        "command (it is meant for the long-running service).")
+NOTE = ("Note: sessions are kept in the store's file, shared with `cortex serve`; each keeps "
+        "its newest messages within CORTEX_WORKING_MAX_MESSAGES and CORTEX_WORKING_MAX_TOKENS.")
 
 session_app = typer.Typer(
-    help="Working memory of a session (in-process: over the CLI it lasts one command).",
+    help="Working memory of a session: its recent messages, kept in the store's file.",
     no_args_is_help=True)
 
 Session = Annotated[str, typer.Argument(help="Session id, e.g. chat-42.")]
@@ -66,7 +65,7 @@ def show(ctx: typer.Context, session: Session, json_output: JsonFlag = False) ->
                     "messages": [m.model_dump(mode="json") for m in messages]})
         return
     if not messages:
-        state.out.print(f"session {session} has no messages in this process", markup=False)
+        state.out.print(f"session {session} has no messages", markup=False)
         return
     table = Table()
     for name in ("when", "role", "speaker", "text"):

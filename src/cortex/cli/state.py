@@ -46,16 +46,9 @@ class CliState:
         return self._engine
 
     def _open(self) -> Cortex:
-        from cortex.engine import Cortex, Limits
-        from cortex.working import LocalWorkingMemory
+        from cortex.wiring import open_engine
 
-        cfg = self.config
-        limits = Limits(max_text_bytes=cfg.max_text_bytes,
-                        max_metadata_bytes=cfg.max_metadata_bytes, batch_size=cfg.batch_size)
-        working = LocalWorkingMemory(max_messages=cfg.working_max_messages,
-                                     max_tokens=cfg.working_max_tokens)
-        return Cortex.open(cfg.store_url, embedder=self.embedder or cfg.embedder,
-                           tenant=cfg.tenant, limits=limits, working=working)
+        return open_engine(self.config, self.embedder)
 
     def override(self, **values: Any) -> None:
         """Change settings before the engine opens (e.g. ``import --batch-size``)."""

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from pydantic import Field, ValidationError
+from pydantic import Field, SecretStr, ValidationError
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from cortex.core.errors import ConfigError
@@ -39,6 +39,38 @@ class Settings(BaseSettings):
         50, gt=0, description="Messages kept per session in working memory.")
     working_max_tokens: int = Field(
         4000, gt=0, description="Token budget per session in working memory (≈4 chars/token).")
+
+    # ---- the HTTP service (cortex serve) --------------------------------------------
+    host: str = Field("127.0.0.1", description="Address `cortex serve` listens on.")
+    port: int = Field(8080, ge=0, le=65535, description="TCP port `cortex serve` listens on.")
+    workers: int = Field(
+        1, ge=1, le=64, description="Worker processes of `cortex serve` (each loads the model).")
+    max_body_bytes: int = Field(
+        1_048_576, gt=0, description="Largest HTTP request body accepted; larger answers 413.")
+    redis_url: SecretStr | None = Field(
+        None, description="redis://HOST:PORT/DB: share rate limits between API nodes and workers.")
+    rate_limit_rps: float = Field(
+        100.0, ge=0, description="Requests per second each tenant may make (0 turns limits off).")
+    rate_limit_burst: int = Field(
+        200, ge=1, description="Requests a tenant may make at once above its sustained rate.")
+    max_memories_per_tenant: int = Field(
+        1_000_000, gt=0, description="Quota: current memories a tenant may keep.")
+    max_bytes_per_tenant: int = Field(
+        1_073_741_824, gt=0, description="Quota: bytes of memory text a tenant may keep.")
+    key_cache_seconds: float = Field(
+        5.0, ge=0, description="How long a checked API key is cached per process (revocation "
+        "through another process takes effect within this time).")
+    jwt_secret: SecretStr | None = Field(
+        None, description="Accept HS256 JWTs signed with this secret (Authorization: Bearer).")
+    jwt_jwks_url: str | None = Field(
+        None, description="Accept RS256/ES256 JWTs signed by a key published at this JWKS URL.")
+    jwt_audience: str | None = Field(None, description="Required `aud` of accepted JWTs.")
+    jwt_issuer: str | None = Field(None, description="Required `iss` of accepted JWTs.")
+    jwt_tenant_claim: str = Field("tenant", description="JWT claim holding the tenant id.")
+    jwt_role_claim: str = Field("role", description="JWT claim holding the role (admin, writer, reader).")
+    jwt_namespaces_claim: str = Field(
+        "namespaces", description="JWT claim holding the namespaces a token is scoped to (optional).")
+    log_level: str = Field("info", description="Log level of the service: debug, info, warning, error.")
 
     @classmethod
     def load(cls, **overrides: Any) -> Settings:

@@ -11,8 +11,15 @@
     │   └── ImportFileError          422  cortex/import-file
     ├── NotFound                     404  cortex/not-found
     │   ├── MemoryNotFound           404  cortex/memory-not-found
-    │   └── NamespaceNotFound        404  cortex/namespace-not-found
+    │   ├── NamespaceNotFound        404  cortex/namespace-not-found
+    │   └── KeyNotFound              404  cortex/key-not-found
     ├── Conflict                     409  cortex/conflict
+    ├── Unauthenticated              401  cortex/unauthenticated   (no, bad, expired or revoked credential)
+    ├── Forbidden                    403  cortex/forbidden         (role or namespace scope does not allow it)
+    │   └── QuotaExceeded            403  cortex/quota-exceeded    (tenant's memory or byte quota is full)
+    ├── PayloadTooLarge              413  cortex/payload-too-large
+    ├── RateLimited                  429  cortex/rate-limited      (carries retry_after seconds)
+    ├── NotReady                     503  cortex/not-ready         (model still loading)
     ├── ConfigError                  500  cortex/config
     │   └── MissingDependency        500  cortex/missing-dependency
     ├── StoreError                   503  cortex/store
@@ -89,6 +96,45 @@ class NamespaceNotFound(NotFound):
     type = "cortex/namespace-not-found"
 
 
+class KeyNotFound(NotFound):
+    type = "cortex/key-not-found"
+
+
+class Unauthenticated(CortexError):
+    status = 401
+    type = "cortex/unauthenticated"
+
+
+class Forbidden(CortexError):
+    status = 403
+    type = "cortex/forbidden"
+
+
+class QuotaExceeded(Forbidden):
+    """Not a 429: waiting does not free space, so clients must not retry it."""
+
+    type = "cortex/quota-exceeded"
+
+
+class PayloadTooLarge(CortexError):
+    status = 413
+    type = "cortex/payload-too-large"
+
+
+class RateLimited(CortexError):
+    status = 429
+    type = "cortex/rate-limited"
+
+    def __init__(self, message: str, *, retry_after: float, **detail: Any) -> None:
+        super().__init__(message, retry_after=retry_after, **detail)
+        self.retry_after = retry_after
+
+
+class NotReady(CortexError):
+    status = 503
+    type = "cortex/not-ready"
+
+
 class Conflict(CortexError):
     status = 409
     type = "cortex/conflict"
@@ -143,6 +189,7 @@ __all__ = [
     "Conflict",
     "CortexError",
     "EmbeddingError",
+    "Forbidden",
     "ImportFileError",
     "InvalidId",
     "InvalidInput",
@@ -151,13 +198,19 @@ __all__ = [
     "InvalidNamespace",
     "InvalidQuery",
     "InvalidText",
+    "KeyNotFound",
     "MemoryNotFound",
     "MigrationError",
     "MissingDependency",
     "NamespaceNotFound",
     "NotFound",
+    "NotReady",
+    "PayloadTooLarge",
+    "QuotaExceeded",
+    "RateLimited",
     "StoreCorrupt",
     "StoreError",
     "StoreUnavailable",
+    "Unauthenticated",
     "all_error_classes",
 ]

@@ -156,6 +156,33 @@ class NamespaceStats(BaseModel):
     bytes: int
 
 
+class ApiKey(BaseModel):
+    """An API key's record. The secret itself is shown once at creation and never stored."""
+
+    model_config = ConfigDict(frozen=True)
+
+    id: str
+    tenant: str
+    role: Literal["admin", "writer", "reader"]
+    namespaces: list[str] | None = None
+    name: str | None = None
+    created_at: datetime
+    expires_at: datetime | None = None
+    revoked_at: datetime | None = None
+
+    def usable(self, now: datetime) -> bool:
+        return self.revoked_at is None and (self.expires_at is None or self.expires_at > now)
+
+
+class Usage(BaseModel):
+    """A tenant's current memories and their text bytes (what quotas count)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    memories: int = 0
+    bytes: int = 0
+
+
 class CheckReport(BaseModel):
     """Result of an integrity check; ``ok`` is False when any problem was found."""
 
@@ -179,6 +206,7 @@ def content_hash(text: str) -> str:
 
 
 __all__ = [
+    "ApiKey",
     "CheckReport",
     "FusionWeights",
     "Hit",
@@ -189,6 +217,7 @@ __all__ = [
     "NewMemory",
     "RememberResult",
     "Source",
+    "Usage",
     "content_hash",
     "normalise_text",
     "utcnow",

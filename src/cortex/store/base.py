@@ -14,12 +14,14 @@ from datetime import datetime
 from typing import Protocol
 
 from cortex.core.models import (
+    ApiKey,
     CheckReport,
     FusionWeights,
     Memory,
     MemoryFilter,
     NamespaceStats,
     NewMemory,
+    Usage,
 )
 from cortex.embed.base import Vectors
 
@@ -67,7 +69,21 @@ class Store(Protocol):
     def get_weights(self, tenant: str) -> FusionWeights: ...
     def set_weights(self, tenant: str, weights: FusionWeights) -> None: ...
 
+    # accounts: API keys (only a hash of each secret) and per-tenant usage
+    def add_key(self, key: ApiKey, secret_sha256: str) -> None: ...
+    def key_with_secret(self, key_id: str) -> tuple[ApiKey, str] | None:
+        """A key by its public id, with its secret hash, whatever its tenant (for login)."""
+        ...
+    def list_keys(self, tenant: str) -> builtins.list[ApiKey]: ...
+    def revoke_key(self, tenant: str, key_id: str, at: datetime) -> ApiKey | None: ...
+    def count_keys(self) -> int: ...
+    def usage(self, tenant: str) -> Usage: ...
+    def usage_by_tenant(self) -> dict[str, Usage]: ...
+
     # maintenance
+    def probe(self) -> None:
+        """Raise unless the store answers and can take a write (readiness checks)."""
+        ...
     def warm(self, tenant: str) -> None:
         """Load the tenant's search structures now (and wait for any ANN build)."""
         ...

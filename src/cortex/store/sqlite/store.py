@@ -21,17 +21,19 @@ import numpy as np
 
 from cortex.core.errors import Conflict, InvalidInput, MemoryNotFound, StoreCorrupt
 from cortex.core.models import (
+    ApiKey,
     CheckReport,
     FusionWeights,
     Memory,
     MemoryFilter,
     NamespaceStats,
     NewMemory,
+    Usage,
 )
 from cortex.core.textform import CONTEXT_TURNS, context_text, index_text
 from cortex.embed.base import Vectors
 from cortex.store.base import Progress, ScoredIds
-from cortex.store.sqlite import index_files, lexical
+from cortex.store.sqlite import accounts, index_files, lexical
 from cortex.store.sqlite.connection import (
     BUSY_TIMEOUT_MS,
     connect,
@@ -449,7 +451,41 @@ class SQLiteStore:
                          " ON CONFLICT (tenant) DO UPDATE SET fusion_weights = excluded.fusion_weights",
                          (tenant, weights.model_dump_json()))
 
+    # ---- accounts ----------------------------------------------------------------
+    def add_key(self, key: ApiKey, secret_sha256: str) -> None:
+        with self._write_lock, write_transaction(self._writer, self.path) as conn:
+            accounts.add_key(conn, key, secret_sha256)
+
+    def key_with_secret(self, key_id: str) -> tuple[ApiKey, str] | None:
+        with translate_errors(self.path):
+            return accounts.key_with_secret(self._reader(), key_id)
+
+    def list_keys(self, tenant: str) -> builtins.list[ApiKey]:
+        with translate_errors(self.path):
+            return accounts.list_keys(self._reader(), tenant)
+
+    def revoke_key(self, tenant: str, key_id: str, at: datetime) -> ApiKey | None:
+        with self._write_lock, write_transaction(self._writer, self.path) as conn:
+            return accounts.revoke_key(conn, tenant, key_id, at)
+
+    def count_keys(self) -> int:
+        with translate_errors(self.path):
+            return accounts.count_keys(self._reader())
+
+    def usage(self, tenant: str) -> Usage:
+        with translate_errors(self.path):
+            return accounts.usage(self._reader(), tenant)
+
+    def usage_by_tenant(self) -> dict[str, Usage]:
+        with translate_errors(self.path):
+            return accounts.usage_by_tenant(self._reader())
+
     # ---- maintenance -------------------------------------------------------------
+    def probe(self) -> None:
+        """Take and release the write lock: proves the file is there, writable and not stuck."""
+        with self._write_lock, write_transaction(self._writer, self.path) as conn:
+            conn.execute("SELECT 1 FROM schema_migrations LIMIT 1").fetchall()
+
     def check(self) -> CheckReport:
         with self._write_lock:
             return run_check(self._writer, self.path, self.dim)

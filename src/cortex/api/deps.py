@@ -1,0 +1,97 @@
+"""What every route shares: the engine and its companions, the caller, worker threads.
+
+Handlers are ``async`` but the engine is synchronous (SQLite, the model): every engine
+call goes through ``run`` onto a worker thread, so the event loop never blocks. SQLite
+writes are serialised by the store's single writer connection.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from functools import partial
+from typing import Annotated, Any, TypeVar
+
+import anyio.to_thread
+from fastapi import Depends, Request
+
+from cortex.core.config import Settings
+from cortex.core.errors import RateLimited, Unauthenticated
+from cortex.engine import Cortex
+from cortex.tenancy import Action, Principal
+from cortex.tenancy.jwt import JwtVerifier, looks_like_jwt
+from cortex.tenancy.ratelimit import RateLimiter
+
+T = TypeVar("T")
+
+
+@dataclass
+class Services:
+    engine: Cortex
+    settings: Settings
+    limiter: RateLimiter
+    jwt: JwtVerifier | None = None
+    model_ready: threading.Event = field(default_factory=threading.Event)
+    model_error: str | None = None
+
+
+def services(request: Request) -> Services:
+    found: Services = request.app.state.services
+    return found
+
+
+async def run(fn: Callable[..., T], /, *args: Any, **kwargs: Any) -> T:
+    """Call the synchronous engine on a worker thread."""
+    return await anyio.to_thread.run_sync(partial(fn, *args, **kwargs))
+
+
+def bearer_token(request: Request) -> str:
+    header = request.headers.get("authorization", "")
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() == "bearer" and token.strip():
+        return token.strip()
+    key = request.headers.get("x-api-key", "").strip()
+    if key:
+        return key
+    raise Unauthenticated("missing credentials: send Authorization: Bearer <API key or JWT>")
+
+
+def authenticate(svc: Services, token: str) -> Principal:
+    """An API key or a JWT → Principal, then the tenant's rate limit (also for MCP)."""
+    if looks_like_jwt(token):
+        if svc.jwt is None:
+            raise Unauthenticated("JWTs are not accepted by this server (no JWT settings)")
+        principal = svc.jwt.verify(token)
+    else:
+        principal = svc.engine.keys.authenticate(token)
+    rate = svc.settings.rate_limit_rps
+    if rate > 0:
+        decision = svc.limiter.hit(principal.tenant, rate, svc.settings.rate_limit_burst)
+        if not decision.allowed:
+            raise RateLimited(f"rate limit of {rate:g} requests/s for this tenant exceeded",
+                              retry_after=decision.retry_after)
+    return principal
+
+
+def _caller(request: Request) -> Principal:
+    # A sync dependency: FastAPI runs it on a worker thread (key lookup reads SQLite).
+    principal = authenticate(services(request), bearer_token(request))
+    request.state.principal = principal
+    return principal
+
+
+def _needs(action: Action) -> Callable[[Request], Principal]:
+    def dependency(request: Request) -> Principal:
+        principal = _caller(request)
+        principal.require(action)
+        return principal
+    return dependency
+
+
+Reader = Annotated[Principal, Depends(_needs(Action.READ))]
+Writer = Annotated[Principal, Depends(_needs(Action.WRITE))]
+Admin = Annotated[Principal, Depends(_needs(Action.ADMIN))]
+Svc = Annotated[Services, Depends(services)]
+
+__all__ = ["Admin", "Reader", "Services", "Svc", "Writer", "authenticate", "bearer_token", "run"]

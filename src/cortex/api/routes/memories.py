@@ -1,0 +1,116 @@
+"""/v1/memories: create (one or a batch), get, history, list, update, delete."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Path, Query, Response, status
+
+from cortex.api.deps import Reader, Services, Svc, Writer, run
+from cortex.api.schemas import (
+    MEMORY_ID,
+    BatchIn,
+    BatchOut,
+    Deleted,
+    History,
+    MemoryPage,
+    RememberIn,
+    UpdateIn,
+)
+from cortex.core.errors import MemoryNotFound, QuotaExceeded
+from cortex.core.models import Kind, Memory, RememberResult
+from cortex.tenancy import Principal
+
+router = APIRouter(prefix="/v1/memories", tags=["memories"])
+MemoryId = Annotated[str, Path(pattern=MEMORY_ID, description="A memory id (ULID).")]
+
+
+@router.post("", status_code=status.HTTP_201_CREATED, response_model=RememberResult,
+             summary="Remember one memory",
+             responses={200: {"model": RememberResult, "description": "An exact duplicate: "
+                              "nothing new was stored; the existing memory is returned."}})
+async def remember(body: RememberIn, caller: Writer, svc: Svc, response: Response) -> RememberResult:
+    caller.require_namespace(body.namespace)
+    results = await run(_write, svc, caller, [body])
+    if not results[0].created:
+        response.status_code = status.HTTP_200_OK
+    return results[0]
+
+
+@router.post("/batch", status_code=status.HTTP_201_CREATED, response_model=BatchOut,
+             summary="Remember up to 1,000 memories in one all-or-nothing call")
+async def remember_batch(body: BatchIn, caller: Writer, svc: Svc) -> BatchOut:
+    for item in body.items:
+        caller.require_namespace(item.namespace)
+    results = await run(_write, svc, caller, body.items)
+    return BatchOut(results=results, created=sum(r.created for r in results))
+
+
+@router.get("", response_model=MemoryPage, summary="List current memories, newest first")
+async def list_memories(
+    caller: Reader, svc: Svc,
+    namespace: Annotated[list[str] | None, Query(description="Repeat for several.")] = None,
+    kind: Annotated[list[Kind] | None, Query(description="Repeat for several.")] = None,
+    tag: Annotated[list[str] | None, Query(description="Memories must carry every tag.")] = None,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 50,
+    after: Annotated[str | None, Query(pattern=MEMORY_ID, description="`next` of the previous page.")] = None,
+    include_superseded: bool = False,
+) -> MemoryPage:
+    scope = caller.scope(namespace or None)
+    items = await run(svc.engine.list, namespace=scope, kinds=kind, tags=tag, limit=limit,
+                      after=after, include_superseded=include_superseded, tenant=caller.tenant)
+    return MemoryPage(items=items, next=items[-1].id if len(items) == limit else None)
+
+
+@router.get("/{memory_id}", response_model=Memory, summary="Get one memory version")
+async def get_memory(memory_id: MemoryId, caller: Reader, svc: Svc) -> Memory:
+    return await run(_visible, svc, caller, memory_id)
+
+
+@router.get("/{memory_id}/history", response_model=History, summary="Every version, oldest first")
+async def history(memory_id: MemoryId, caller: Reader, svc: Svc) -> History:
+    await run(_visible, svc, caller, memory_id)
+    return History(versions=await run(svc.engine.history, memory_id, tenant=caller.tenant))
+
+
+@router.patch("/{memory_id}", response_model=Memory,
+              summary="Update: write a new version; the old one stays in history")
+async def update(memory_id: MemoryId, body: UpdateIn, caller: Writer, svc: Svc) -> Memory:
+    await run(_visible, svc, caller, memory_id)
+    changes = body.model_dump(exclude_unset=True)
+    return await run(svc.engine.update, memory_id, tenant=caller.tenant, **changes)
+
+
+@router.delete("/{memory_id}", response_model=Deleted,
+               summary="Forget: hard-delete every version, its vector and full-text rows")
+async def forget(memory_id: MemoryId, caller: Writer, svc: Svc) -> Deleted:
+    await run(_visible, svc, caller, memory_id)
+    return Deleted(deleted=await run(svc.engine.forget, memory_id, tenant=caller.tenant))
+
+
+def _visible(svc: Services, caller: Principal, memory_id: str) -> Memory:
+    """Another tenant's memory, or one outside the key's namespaces, does not exist here."""
+    memory = svc.engine.get(memory_id, tenant=caller.tenant)
+    if not caller.sees(memory.namespace):
+        raise MemoryNotFound(f"no memory {memory_id}", id=memory_id)
+    return memory
+
+
+def _write(svc: Services, caller: Principal, items: list[RememberIn]) -> list[RememberResult]:
+    raw: list[dict[str, Any]] = [item.model_dump(exclude_none=True) for item in items]
+    for item in raw:
+        svc.engine.validate(item)  # 422 for bad input before any quota arithmetic
+    _check_quota(svc, caller.tenant, raw)
+    return svc.engine.remember_many(raw, tenant=caller.tenant)
+
+
+def _check_quota(svc: Services, tenant: str, raw: list[dict[str, Any]]) -> None:
+    used = svc.engine.usage(tenant=tenant)
+    adding = sum(len(str(item["text"]).encode("utf-8")) for item in raw)
+    cfg = svc.settings
+    if used.memories + len(raw) > cfg.max_memories_per_tenant:
+        raise QuotaExceeded(f"tenant quota of {cfg.max_memories_per_tenant} memories reached",
+                            used=used.memories, limit=cfg.max_memories_per_tenant)
+    if used.bytes + adding > cfg.max_bytes_per_tenant:
+        raise QuotaExceeded(f"tenant quota of {cfg.max_bytes_per_tenant} bytes reached",
+                            used=used.bytes, limit=cfg.max_bytes_per_tenant)

@@ -1,0 +1,26 @@
+"""POST /v1/recall: hybrid recall with filters, as_of and the session's working memory."""
+
+from __future__ import annotations
+
+import time
+
+from fastapi import APIRouter, Request
+
+from cortex.api.deps import Reader, Svc, run
+from cortex.api.schemas import HitOut, RecallIn, RecallOut
+
+router = APIRouter(prefix="/v1", tags=["recall"])
+
+
+@router.post("/recall", response_model=RecallOut, summary="Recall what matters for a query")
+async def recall(body: RecallIn, caller: Reader, svc: Svc, request: Request) -> RecallOut:
+    if body.session is not None:
+        caller.require_unscoped("sessions")
+    scope = caller.scope(body.namespace)
+    started = time.perf_counter()
+    hits = await run(svc.engine.recall, body.query, namespace=scope, k=body.k, kinds=body.kinds,
+                     tags=body.tags, metadata=body.metadata, as_of=body.as_of,
+                     occurred_after=body.occurred_after, occurred_before=body.occurred_before,
+                     session=body.session, tenant=caller.tenant)
+    request.app.state.metrics.recall_seconds.observe(time.perf_counter() - started)
+    return RecallOut(hits=[HitOut.of(hit) for hit in hits])

@@ -1,0 +1,153 @@
+"""``cortex serve``, ``cortex keys ...`` and ``cortex mcp``: running Cortex as a service."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from cortex.cli.state import CliState, JsonFlag, get_state
+from cortex.core.models import ApiKey
+
+keys_app = typer.Typer(help="API keys: create (shown once), list, revoke.", no_args_is_help=True)
+
+
+def serve(
+    ctx: typer.Context,
+    host: Annotated[str | None, typer.Option(help="Address to listen on (env CORTEX_HOST).")] = None,
+    port: Annotated[int | None, typer.Option(help="Port to listen on (env CORTEX_PORT).")] = None,
+    workers: Annotated[int | None, typer.Option(
+        help="Worker processes (env CORTEX_WORKERS); each loads the model.")] = None,
+    json_output: JsonFlag = False,
+) -> None:
+    """Run the HTTP API (REST under /v1, MCP at /mcp, docs at /docs) on the configured store.
+
+    On first start, when the store has no API keys, prints a one-time admin key.
+
+    Examples:
+
+      cortex serve
+
+      cortex --store sqlite:///agent.db serve --port 9000 --workers 2
+    """
+    import uvicorn
+
+    from cortex.api.logs import uvicorn_log_config
+
+    state = get_state(ctx, json_output)
+    state.override(**{k: v for k, v in {"host": host, "port": port, "workers": workers}.items()
+                      if v is not None})
+    cfg = state.config
+    _first_admin_key(state)
+    state.close()  # the workers open their own engines
+    os.environ["CORTEX_STORE_URL"] = cfg.store_url  # workers read settings from CORTEX_*
+    os.environ["CORTEX_TENANT"] = cfg.tenant
+    metrics_dir = None
+    if cfg.workers > 1 and "PROMETHEUS_MULTIPROC_DIR" not in os.environ:
+        metrics_dir = tempfile.mkdtemp(prefix="cortex-metrics-")
+        os.environ["PROMETHEUS_MULTIPROC_DIR"] = metrics_dir
+    try:
+        uvicorn.run("cortex.api.app:app_from_env", factory=True, host=cfg.host, port=cfg.port,
+                    workers=cfg.workers, log_config=uvicorn_log_config(cfg.log_level),
+                    access_log=False, timeout_graceful_shutdown=10)
+    finally:
+        if metrics_dir is not None:
+            shutil.rmtree(metrics_dir, ignore_errors=True)
+
+
+def _first_admin_key(state: CliState) -> None:
+    keys = state.engine().keys
+    if keys.count() > 0:
+        return
+    issued = keys.create(state.config.tenant, "admin", name="first admin key")
+    if state.json:
+        state.emit({"admin_key": issued.key, "record": issued.record.model_dump(mode="json")})
+        return
+    state.out.print(f"No API keys yet: created an admin key for tenant "
+                    f"'{issued.record.tenant}'. It is shown once; store it now:\n\n"
+                    f"    {issued.key}\n\nMake more with: cortex keys create --tenant T --role writer\n",
+                    markup=False, highlight=False)
+
+
+@keys_app.command("create")
+def create_key(
+    ctx: typer.Context,
+    role: Annotated[str, typer.Option(help="admin, writer or reader.")] = "writer",
+    namespace: Annotated[list[str] | None, typer.Option(
+        help="Limit the key to this namespace; repeat for several.")] = None,
+    name: Annotated[str | None, typer.Option(help="A label for people (e.g. the app using it).")] = None,
+    expires: Annotated[str | None, typer.Option(
+        help="Expiry as an ISO-8601 time, e.g. 2027-01-01T00:00:00Z.")] = None,
+    json_output: JsonFlag = False,
+) -> None:
+    """Create an API key for the tenant (--tenant); the secret is printed once.
+
+    Examples:
+
+      cortex --tenant acme keys create --role admin
+
+      cortex --tenant acme keys create --role reader --namespace user:ann --expires 2027-01-01 --json
+    """
+    state = get_state(ctx, json_output)
+    issued = state.engine().keys.create(state.config.tenant, role, namespaces=namespace or None,
+                                        name=name, expires_at=expires)
+    if state.json:
+        state.emit({"key": issued.key, "record": issued.record.model_dump(mode="json")})
+        return
+    state.out.print(f"{issued.key}\n(key {issued.record.id}, tenant {issued.record.tenant}, "
+                    f"role {issued.record.role}; shown once, only its hash is stored)", markup=False)
+
+
+@keys_app.command("list")
+def list_keys(ctx: typer.Context, json_output: JsonFlag = False) -> None:
+    """List the tenant's API keys (ids, roles, scopes, expiry; never secrets).
+
+    Example:
+
+      cortex --tenant acme keys list --json
+    """
+    state = get_state(ctx, json_output)
+    found = state.engine().keys.list(state.config.tenant)
+    if state.json:
+        state.emit({"tenant": state.config.tenant, "keys": [k.model_dump(mode="json") for k in found]})
+        return
+    state.out.print(_keys_table(found))
+
+
+@keys_app.command("revoke")
+def revoke_key(
+    ctx: typer.Context,
+    key_id: Annotated[str, typer.Argument(help="The key's id (the part after ctx_).")],
+    json_output: JsonFlag = False,
+) -> None:
+    """Revoke an API key of the tenant; it stops working at once on this store.
+
+    Example:
+
+      cortex --tenant acme keys revoke 4f2kq7xw3m2a
+    """
+    state = get_state(ctx, json_output)
+    record = state.engine().keys.revoke(state.config.tenant, key_id)
+    if state.json:
+        state.emit(record.model_dump(mode="json"))
+        return
+    state.out.print(f"revoked key {record.id} (tenant {record.tenant})", markup=False)
+
+
+def _keys_table(found: list[ApiKey]) -> Table:
+    table = Table("id", "role", "namespaces", "name", "created", "expires", "revoked")
+    for key in found:
+        table.add_row(key.id, key.role, ", ".join(key.namespaces or ["(all)"]), key.name or "",
+                      key.created_at.isoformat(timespec="seconds"),
+                      key.expires_at.isoformat(timespec="seconds") if key.expires_at else "",
+                      key.revoked_at.isoformat(timespec="seconds") if key.revoked_at else "")
+    return table
+
+
+def register(app: typer.Typer) -> None:
+    app.command()(serve)
+    app.add_typer(keys_app, name="keys")
