@@ -26,7 +26,7 @@ from cortex.api.middleware import ServiceMiddleware
 from cortex.api.routes import admin, health, memories, namespaces, recall, sessions
 from cortex.core.config import Settings
 from cortex.core.errors import CortexError
-from cortex.embed import CachingEmbedder, Embedder
+from cortex.embed import Embedder
 from cortex.engine import Cortex
 from cortex.tenancy.jwt import JwtVerifier
 from cortex.tenancy.ratelimit import open_rate_limiter
@@ -81,10 +81,9 @@ def app_from_env() -> FastAPI:
 
 def _services(cfg: Settings, engine: Cortex | None, embedder: Embedder | None,
               metrics: Metrics) -> Services:
-    engine = engine or open_engine(cfg, embedder)
-    if isinstance(engine.embedder, CachingEmbedder) and not isinstance(engine.embedder.inner,
-                                                                        MeteredEmbedder):
-        engine.embedder.inner = MeteredEmbedder(engine.embedder.inner, metrics.embed_batch)
+    if engine is None:  # a host's engine is left as it is
+        engine = open_engine(cfg, embedder)
+        engine.embedder = MeteredEmbedder(engine.embedder, metrics.embed_batch)
     redis_url = cfg.redis_url.get_secret_value() if cfg.redis_url is not None else None
     jwt = None
     if cfg.jwt_secret is not None or cfg.jwt_jwks_url is not None:

@@ -69,7 +69,7 @@ class _Memories(Collector):
 
 
 class MeteredEmbedder:
-    """Wraps the model behind the cache: observes the batch sizes that reach the model."""
+    """Observes how many texts each embedding call carries (queries are 1, imports up to 64)."""
 
     def __init__(self, inner: Embedder, histogram: Any) -> None:
         self.inner = inner

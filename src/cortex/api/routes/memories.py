@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Query, Response, status
@@ -104,9 +105,15 @@ def _write(svc: Services, caller: Principal, items: list[RememberIn]) -> list[Re
     return svc.engine.remember_many(raw, tenant=caller.tenant)
 
 
+def _size(item: dict[str, Any]) -> int:
+    """What the store counts: UTF-8 text plus compact metadata JSON."""
+    metadata = json.dumps(item.get("metadata") or {}, sort_keys=True, separators=(",", ":"))
+    return len(str(item["text"]).encode("utf-8")) + len(metadata)
+
+
 def _check_quota(svc: Services, tenant: str, raw: list[dict[str, Any]]) -> None:
     used = svc.engine.usage(tenant=tenant)
-    adding = sum(len(str(item["text"]).encode("utf-8")) for item in raw)
+    adding = sum(_size(item) for item in raw)
     cfg = svc.settings
     if used.memories + len(raw) > cfg.max_memories_per_tenant:
         raise QuotaExceeded(f"tenant quota of {cfg.max_memories_per_tenant} memories reached",
