@@ -40,8 +40,7 @@ def settings_for(path: Path, **overrides: Any) -> Settings:
 
 @pytest.fixture(scope="module")
 def api(tmp_path_factory: pytest.TempPathFactory, embedder: CachingEmbedder) -> Iterator[Api]:
-    app = create_app(settings_for(tmp_path_factory.mktemp("api"), rate_limit_rps=0),
-                     embedder=embedder)
+    app = create_app(settings_for(tmp_path_factory.mktemp("api"), rate_limit_rps=0), embedder=embedder)
     with serve(app) as base:
         live = Api(base=base, engine=app.state.services.engine)
         for tenant in ("acme", "globex"):

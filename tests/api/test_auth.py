@@ -24,8 +24,14 @@ def bearer(token: str) -> dict[str, str]:
 
 
 def test_missing_and_malformed_credentials(api: Api) -> None:
-    for headers in ({}, {"Authorization": "Bearer"}, bearer("ctx_short"), bearer("ctx_aaaaaaaaaaaa_" + "x" * 43),
-                    {"Authorization": "Basic dXNlcjpwYXNz"}, bearer("a.b.c")):
+    for headers in (
+        {},
+        {"Authorization": "Bearer"},
+        bearer("ctx_short"),
+        bearer("ctx_aaaaaaaaaaaa_" + "x" * 43),
+        {"Authorization": "Basic dXNlcjpwYXNz"},
+        bearer("a.b.c"),
+    ):
         answer = api.call("GET", "/v1/namespaces", headers=headers)
         assert answer.status_code == 401, headers
         assert answer.headers["content-type"] == "application/problem+json"
@@ -63,32 +69,49 @@ def test_expired_key_is_refused(api: Api) -> None:
 
 
 def test_admin_creates_a_key_over_http_and_it_works(api: Api) -> None:
-    made = api.call("POST", "/v1/keys", "acme:admin",
-                    json={"role": "writer", "namespaces": ["team:z"], "name": "ci bot"})
+    made = api.call(
+        "POST", "/v1/keys", "acme:admin", json={"role": "writer", "namespaces": ["team:z"], "name": "ci bot"}
+    )
     assert made.status_code == 201
     body = made.json()
     assert body["record"]["tenant"] == "acme" and body["record"]["namespaces"] == ["team:z"]
     listed = api.call("GET", "/v1/keys", "acme:admin").json()["keys"]
     assert body["record"]["id"] in {k["id"] for k in listed}
     assert body["key"] not in str(listed)  # secrets are never listed
-    wrote = api.call("POST", "/v1/memories", headers=bearer(body["key"]),
-                     json={"text": "made with a new key", "namespace": "team:z"})
+    wrote = api.call(
+        "POST",
+        "/v1/memories",
+        headers=bearer(body["key"]),
+        json={"text": "made with a new key", "namespace": "team:z"},
+    )
     assert wrote.status_code == 201
-    past = api.call("POST", "/v1/keys", "acme:admin", json={"role": "reader", "expires_at": "2001-01-01T00:00:00Z"})
+    past = api.call(
+        "POST", "/v1/keys", "acme:admin", json={"role": "reader", "expires_at": "2001-01-01T00:00:00Z"}
+    )
     assert past.status_code == 422
 
 
 @pytest.fixture(scope="module")
 def jwt_api(tmp_path_factory: pytest.TempPathFactory, embedder: CachingEmbedder) -> Any:
-    app = create_app(settings_for(tmp_path_factory.mktemp("jwt"), jwt_secret=JWT_SECRET,
-                                  jwt_audience="cortex", rate_limit_rps=0), embedder=embedder)
+    app = create_app(
+        settings_for(
+            tmp_path_factory.mktemp("jwt"), jwt_secret=JWT_SECRET, jwt_audience="cortex", rate_limit_rps=0
+        ),
+        embedder=embedder,
+    )
     with serve(app) as base, httpx.Client(base_url=base) as client:
         yield client
 
 
 def token(**claims: Any) -> str:
-    body = {"tenant": "acme", "role": "writer", "sub": "agent-7", "aud": "cortex",
-            "exp": int(time.time()) + 300, **claims}
+    body = {
+        "tenant": "acme",
+        "role": "writer",
+        "sub": "agent-7",
+        "aud": "cortex",
+        "exp": int(time.time()) + 300,
+        **claims,
+    }
     return jwt.encode({k: v for k, v in body.items() if v is not None}, JWT_SECRET, algorithm="HS256")
 
 
@@ -101,19 +124,28 @@ def test_jwt_maps_claims_to_tenant_and_role(jwt_api: httpx.Client) -> None:
     assert other.status_code == 200 and other.json()["items"] == []
 
 
-@pytest.mark.parametrize("bad", [
-    token(exp=int(time.time()) - 3600),
-    token(aud="someone-else"),
-    token(tenant=None),
-    token(role="root"),
-    token(exp=None),
-    jwt.encode({"tenant": "acme", "role": "admin", "aud": "cortex", "exp": int(time.time()) + 60},
-               "another-secret-that-is-also-32-bytes-long!", algorithm="HS256"),
-    jwt.encode({"tenant": "acme", "role": "admin", "aud": "cortex", "exp": int(time.time()) + 60},
-               None, algorithm="none"),
-    "eyJhbGciOiJIUzI1NiJ9.bm90IGpzb24.c2ln",
-    token()[:-4] + "AAAA",
-])
+@pytest.mark.parametrize(
+    "bad",
+    [
+        token(exp=int(time.time()) - 3600),
+        token(aud="someone-else"),
+        token(tenant=None),
+        token(role="root"),
+        token(exp=None),
+        jwt.encode(
+            {"tenant": "acme", "role": "admin", "aud": "cortex", "exp": int(time.time()) + 60},
+            "another-secret-that-is-also-32-bytes-long!",
+            algorithm="HS256",
+        ),
+        jwt.encode(
+            {"tenant": "acme", "role": "admin", "aud": "cortex", "exp": int(time.time()) + 60},
+            None,
+            algorithm="none",
+        ),
+        "eyJhbGciOiJIUzI1NiJ9.bm90IGpzb24.c2ln",
+        token()[:-4] + "AAAA",
+    ],
+)
 def test_malformed_or_forged_jwts_are_401(jwt_api: httpx.Client, bad: str) -> None:
     answer = jwt_api.get("/v1/namespaces", headers=bearer(bad))
     assert answer.status_code == 401, answer.text
@@ -139,15 +171,19 @@ def test_rate_limit_answers_429_with_retry_after(tmp_path: Path, embedder: Cachi
         assert client.get("/v1/namespaces", headers=bearer(other)).status_code == 200  # per tenant
 
 
-def test_quotas_refuse_writes_beyond_the_limit_and_change_nothing(tmp_path: Path,
-                                                                  embedder: CachingEmbedder) -> None:
-    app = create_app(settings_for(tmp_path, max_memories_per_tenant=2, max_bytes_per_tenant=100,
-                                  rate_limit_rps=0), embedder=embedder)
+def test_quotas_refuse_writes_beyond_the_limit_and_change_nothing(
+    tmp_path: Path, embedder: CachingEmbedder
+) -> None:
+    app = create_app(
+        settings_for(tmp_path, max_memories_per_tenant=2, max_bytes_per_tenant=100, rate_limit_rps=0),
+        embedder=embedder,
+    )
     with serve(app) as base, httpx.Client(base_url=base) as client:
         key = bearer(app.state.services.engine.keys.create("acme", "writer").key)
         assert client.post("/v1/memories", headers=key, json={"text": "one"}).status_code == 201
-        batch = client.post("/v1/memories/batch", headers=key,
-                            json={"items": [{"text": "two"}, {"text": "three"}]})
+        batch = client.post(
+            "/v1/memories/batch", headers=key, json={"items": [{"text": "two"}, {"text": "three"}]}
+        )
         assert batch.status_code == 403 and batch.json()["type"] == "cortex/quota-exceeded"
         big = client.post("/v1/memories", headers=key, json={"text": "x" * 200})
         assert big.status_code == 403 and "bytes" in big.json()["detail"]

@@ -14,12 +14,20 @@ SECRET = "globex keeps the launch codes in the blue binder"
 @pytest.fixture(scope="module")
 def planted(api: Api) -> dict[str, Any]:
     """globex's memory, session and namespace, which acme must never see."""
-    made = api.call("POST", "/v1/memories", "globex:writer",
-                    json={"text": SECRET, "namespace": "vault", "tags": ["secret"]})
+    made = api.call(
+        "POST",
+        "/v1/memories",
+        "globex:writer",
+        json={"text": SECRET, "namespace": "vault", "tags": ["secret"]},
+    )
     assert made.status_code == 201, made.text
     api.call("POST", "/v1/sessions/chat-1/messages", "globex:writer", json={"text": SECRET})
-    acme = api.call("POST", "/v1/memories", "acme:writer",
-                    json={"text": "acme ships rockets on Fridays", "namespace": "vault"})
+    acme = api.call(
+        "POST",
+        "/v1/memories",
+        "acme:writer",
+        json={"text": "acme ships rockets on Fridays", "namespace": "vault"},
+    )
     assert acme.status_code == 201
     return {"id": made.json()["memory"]["id"], "acme_id": acme.json()["memory"]["id"]}
 
@@ -27,9 +35,12 @@ def planted(api: Api) -> dict[str, Any]:
 def test_ids_of_another_tenant_answer_404_like_missing_ones(api: Api, planted: dict[str, Any]) -> None:
     other = planted["id"]
     missing = "01ARZ3NDEKTSV4RRFFQ69G5FAV"
-    for method, path, body in [("GET", "/v1/memories/{}", None), ("GET", "/v1/memories/{}/history", None),
-                               ("PATCH", "/v1/memories/{}", {"text": "overwritten"}),
-                               ("DELETE", "/v1/memories/{}", None)]:
+    for method, path, body in [
+        ("GET", "/v1/memories/{}", None),
+        ("GET", "/v1/memories/{}/history", None),
+        ("PATCH", "/v1/memories/{}", {"text": "overwritten"}),
+        ("DELETE", "/v1/memories/{}", None),
+    ]:
         theirs = api.call(method, path.format(other), "acme:admin", json=body)
         nobody = api.call(method, path.format(missing), "acme:admin", json=body)
         assert theirs.status_code == nobody.status_code == 404, (method, path)
@@ -43,13 +54,15 @@ def test_ids_of_another_tenant_answer_404_like_missing_ones(api: Api, planted: d
 def test_lists_recall_sessions_and_namespaces_never_cross(api: Api, planted: dict[str, Any]) -> None:
     listed = api.call("GET", "/v1/memories", "acme:reader", params={"limit": 1000})
     assert SECRET not in listed.text and planted["acme_id"] in listed.text
-    hits = api.call("POST", "/v1/recall", "acme:reader",
-                    json={"query": "launch codes blue binder", "k": 50}).json()["hits"]
+    hits = api.call(
+        "POST", "/v1/recall", "acme:reader", json={"query": "launch codes blue binder", "k": 50}
+    ).json()["hits"]
     assert all(h["memory"]["tenant"] == "acme" for h in hits) and SECRET not in str(hits)
     session = api.call("GET", "/v1/sessions/chat-1/messages", "acme:reader").json()
     assert session["messages"] == []
-    recalled = api.call("POST", "/v1/recall", "acme:reader",
-                        json={"query": "launch codes", "session": "chat-1"}).json()["hits"]
+    recalled = api.call(
+        "POST", "/v1/recall", "acme:reader", json={"query": "launch codes", "session": "chat-1"}
+    ).json()["hits"]
     assert SECRET not in str(recalled)
     assert api.call("DELETE", "/v1/sessions/chat-1", "acme:writer").json()["cleared"] == 0
     theirs = api.call("GET", "/v1/sessions/chat-1/messages", "globex:reader").json()["messages"]
@@ -70,7 +83,10 @@ def test_another_tenants_key_cannot_be_revoked(api: Api) -> None:
     victim = api.engine.keys.create("globex", "reader")
     answer = api.call("DELETE", f"/v1/keys/{victim.record.id}", "acme:admin")
     assert answer.status_code == 404 and answer.json()["type"] == "cortex/key-not-found"
-    assert api.call("GET", "/v1/namespaces", headers={"Authorization": f"Bearer {victim.key}"}).status_code == 200
+    assert (
+        api.call("GET", "/v1/namespaces", headers={"Authorization": f"Bearer {victim.key}"}).status_code
+        == 200
+    )
 
 
 ROUTES: list[tuple[str, str, dict[str, Any] | None, str]] = [
@@ -96,8 +112,12 @@ ALLOWED = {"admin": {"read", "write", "admin"}, "writer": {"read", "write"}, "re
 @pytest.mark.parametrize("role", ["admin", "writer", "reader"])
 def test_every_role_on_every_route(api: Api, planted: dict[str, Any], role: str) -> None:
     for method, path, body, action in ROUTES:
-        fresh = api.call("POST", "/v1/memories", "acme:writer",
-                         json={"text": f"target for {role} {method} {path}", "namespace": "vault"})
+        fresh = api.call(
+            "POST",
+            "/v1/memories",
+            "acme:writer",
+            json={"text": f"target for {role} {method} {path}", "namespace": "vault"},
+        )
         answer = api.call(method, path.format(id=fresh.json()["memory"]["id"]), f"acme:{role}", json=body)
         if action in ALLOWED[role]:
             assert answer.status_code < 300, (role, method, path, answer.text)
@@ -107,24 +127,43 @@ def test_every_role_on_every_route(api: Api, planted: dict[str, Any], role: str)
     deleted = api.call("DELETE", f"/v1/memories/{planted['acme_id']}", f"acme:{role}")
     assert deleted.status_code == (403 if role == "reader" else 200)
     if deleted.status_code == 200:  # put it back for the next role
-        again = api.call("POST", "/v1/memories", "acme:writer",
-                         json={"text": "acme ships rockets on Fridays", "namespace": "vault"})
+        again = api.call(
+            "POST",
+            "/v1/memories",
+            "acme:writer",
+            json={"text": "acme ships rockets on Fridays", "namespace": "vault"},
+        )
         planted["acme_id"] = again.json()["memory"]["id"]
 
 
 def test_namespace_scoped_key_sees_only_its_namespaces(api: Api) -> None:
-    inside = api.call("POST", "/v1/memories", "acme:scoped", json={"text": "team a notes", "namespace": "team:a"})
+    inside = api.call(
+        "POST", "/v1/memories", "acme:scoped", json={"text": "team a notes", "namespace": "team:a"}
+    )
     assert inside.status_code == 201
-    outside = api.call("POST", "/v1/memories", "acme:scoped", json={"text": "elsewhere", "namespace": "vault"})
+    outside = api.call(
+        "POST", "/v1/memories", "acme:scoped", json={"text": "elsewhere", "namespace": "vault"}
+    )
     assert outside.status_code == 403
-    other = api.call("POST", "/v1/memories", "acme:writer", json={"text": "team b secret plan", "namespace": "team:b"})
+    other = api.call(
+        "POST", "/v1/memories", "acme:writer", json={"text": "team b secret plan", "namespace": "team:b"}
+    )
     other_id = other.json()["memory"]["id"]
     assert api.call("GET", f"/v1/memories/{other_id}", "acme:scoped").status_code == 404
     assert api.call("DELETE", f"/v1/memories/{other_id}", "acme:scoped").status_code == 404
     listed = api.call("GET", "/v1/memories", "acme:scoped").json()["items"]
     assert {m["namespace"] for m in listed} == {"team:a"}
-    hits = api.call("POST", "/v1/recall", "acme:scoped", json={"query": "team secret plan notes"}).json()["hits"]
+    hits = api.call("POST", "/v1/recall", "acme:scoped", json={"query": "team secret plan notes"}).json()[
+        "hits"
+    ]
     assert hits and {h["memory"]["namespace"] for h in hits} == {"team:a"}
-    assert api.call("POST", "/v1/recall", "acme:scoped", json={"query": "plan", "namespace": "team:b"}).status_code == 403
-    assert [s["namespace"] for s in api.call("GET", "/v1/namespaces", "acme:scoped").json()["namespaces"]] == ["team:a"]
+    assert (
+        api.call(
+            "POST", "/v1/recall", "acme:scoped", json={"query": "plan", "namespace": "team:b"}
+        ).status_code
+        == 403
+    )
+    assert [
+        s["namespace"] for s in api.call("GET", "/v1/namespaces", "acme:scoped").json()["namespaces"]
+    ] == ["team:a"]
     assert api.call("GET", "/v1/sessions/s1/messages", "acme:scoped").status_code == 403

@@ -59,7 +59,7 @@ class _Memories(Collector):
 
     def collect(self) -> Iterator[GaugeMetricFamily]:
         memories = GaugeMetricFamily("cortex_memories", "Current memories per tenant.", labels=["tenant"])
-        size = GaugeMetricFamily("cortex_memory_bytes", "Bytes of memory text per tenant.",
+        size = GaugeMetricFamily("cortex_memory_bytes", "Bytes of memory text and metadata per tenant.",
                                  labels=["tenant"])
         for tenant, usage in self.engine.store.usage_by_tenant().items():
             memories.add_metric([tenant], usage.memories)

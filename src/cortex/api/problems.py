@@ -16,6 +16,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Match
 
 from cortex.core.errors import CortexError, NotReady, RateLimited, Unauthenticated
 
@@ -88,9 +89,16 @@ def install(app: FastAPI) -> None:
 
     async def on_http_error(request: Request, exc: Exception) -> JSONResponse:
         assert isinstance(exc, StarletteHTTPException)
+        if isinstance(exc.__cause__, CortexError):  # e.g. the body limit, hit while FastAPI parsed
+            return from_error(exc.__cause__, request)
+        if exc.status_code == 400:  # FastAPI could not parse the body (not JSON, not UTF-8)
+            return problem(422, "cortex/invalid-input", "request body is not valid JSON", request)
+        headers = dict(exc.headers or {})
+        if exc.status_code == 405:  # Starlette lists only the first matching route's methods
+            headers["Allow"] = ", ".join(_allowed_methods(request))
         slug = {404: "cortex/not-found", 405: "cortex/method-not-allowed"}.get(
             exc.status_code, f"cortex/http-{exc.status_code}")
-        return problem(exc.status_code, slug, str(exc.detail), request, dict(exc.headers or {}))
+        return problem(exc.status_code, slug, str(exc.detail), request, headers)
 
     async def on_unexpected(request: Request, exc: Exception) -> JSONResponse:
         log.exception("unexpected error")
@@ -100,6 +108,15 @@ def install(app: FastAPI) -> None:
     app.add_exception_handler(RequestValidationError, on_validation_error)
     app.add_exception_handler(StarletteHTTPException, on_http_error)
     app.add_exception_handler(Exception, on_unexpected)
+
+
+def _allowed_methods(request: Request) -> list[str]:
+    methods: set[str] = set()
+    for route in request.app.routes:
+        match, _ = route.matches({**request.scope, "method": "GET"})
+        if match != Match.NONE:
+            methods |= getattr(route, "methods", None) or set()
+    return sorted(methods)
 
 
 def _plain(value: Any) -> bool:

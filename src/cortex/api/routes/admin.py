@@ -6,13 +6,14 @@ Admins manage their own tenant only; new tenants are made by an operator with
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Annotated
 
 from fastapi import APIRouter, Path, status
 
 from cortex.api.deps import Admin, Svc, run
 from cortex.api.schemas import KeyCreated, KeyIn, KeysOut, Limits, TenantOut
-from cortex.core.models import ApiKey
+from cortex.core.models import ApiKey, utcnow
 
 router = APIRouter(prefix="/v1", tags=["admin"])
 
@@ -34,8 +35,9 @@ async def list_keys(caller: Admin, svc: Svc) -> KeysOut:
 @router.post("/keys", status_code=status.HTTP_201_CREATED, response_model=KeyCreated,
              summary="Create an API key for this tenant (the secret is shown once)")
 async def create_key(body: KeyIn, caller: Admin, svc: Svc) -> KeyCreated:
+    expires_at = None if body.expires_in is None else utcnow() + timedelta(seconds=body.expires_in)
     issued = await run(svc.engine.keys.create, caller.tenant, body.role,
-                       namespaces=body.namespaces, name=body.name, expires_at=body.expires_at)
+                       namespaces=body.namespaces, name=body.name, expires_at=expires_at)
     return KeyCreated(key=issued.key, record=issued.record)
 
 

@@ -5,24 +5,30 @@ from __future__ import annotations
 import json
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Path, Query, Response, status
+from fastapi import APIRouter, Path, Query, Request, Response, status
 
+import cortex.api.convertors  # noqa: F401  (registers {…:ulid} before the routes below)
 from cortex.api.deps import Reader, Services, Svc, Writer, run
 from cortex.api.schemas import (
+    MAX_TAGS,
     MEMORY_ID,
     BatchIn,
     BatchOut,
     Deleted,
     History,
     MemoryPage,
+    NamespaceName,
     RememberIn,
+    Tag,
     UpdateIn,
 )
-from cortex.core.errors import MemoryNotFound, QuotaExceeded
+from cortex.core.errors import InvalidInput, MemoryNotFound, QuotaExceeded
 from cortex.core.models import Kind, Memory, RememberResult
 from cortex.tenancy import Principal
 
 router = APIRouter(prefix="/v1/memories", tags=["memories"])
+# The route converter `ulid` (registered in cortex.api.app) keeps /v1/memories/batch from
+# matching /{memory_id}; the pattern documents the same rule in the OpenAPI schema.
 MemoryId = Annotated[str, Path(pattern=MEMORY_ID, description="A memory id (ULID).")]
 
 
@@ -49,40 +55,46 @@ async def remember_batch(body: BatchIn, caller: Writer, svc: Svc) -> BatchOut:
 
 @router.get("", response_model=MemoryPage, summary="List current memories, newest first")
 async def list_memories(
-    caller: Reader, svc: Svc,
-    namespace: Annotated[list[str] | None, Query(description="Repeat for several.")] = None,
-    kind: Annotated[list[Kind] | None, Query(description="Repeat for several.")] = None,
-    tag: Annotated[list[str] | None, Query(description="Memories must carry every tag.")] = None,
+    caller: Reader, svc: Svc, request: Request,
+    namespace: Annotated[list[NamespaceName], Query(description="Repeat for several.")] = [],  # noqa: B006
+    kind: Annotated[list[Kind], Query(description="Repeat for several.")] = [],  # noqa: B006
+    tag: Annotated[list[Tag], Query(max_length=MAX_TAGS, description="Memories must carry every tag.")
+                   ] = [],  # noqa: B006
     limit: Annotated[int, Query(ge=1, le=1000)] = 50,
     after: Annotated[str | None, Query(pattern=MEMORY_ID, description="`next` of the previous page.")] = None,
     include_superseded: bool = False,
 ) -> MemoryPage:
+    unknown = set(request.query_params) - _LIST_PARAMS
+    if unknown:  # a typo like ?namepsace= must not silently list everything
+        raise InvalidInput(f"unknown query parameter {sorted(unknown)[0]!r}", field="query")
     scope = caller.scope(namespace or None)
-    items = await run(svc.engine.list, namespace=scope, kinds=kind, tags=tag, limit=limit,
-                      after=after, include_superseded=include_superseded, tenant=caller.tenant)
+    items = await run(svc.engine.list, namespace=scope, kinds=kind or None, tags=tag or None,
+                      limit=limit, after=after, include_superseded=include_superseded, tenant=caller.tenant)
     return MemoryPage(items=items, next=items[-1].id if len(items) == limit else None)
 
 
-@router.get("/{memory_id}", response_model=Memory, summary="Get one memory version")
+_LIST_PARAMS = {"namespace", "kind", "tag", "limit", "after", "include_superseded"}
+
+
+@router.get("/{memory_id:ulid}", response_model=Memory, summary="Get one memory version")
 async def get_memory(memory_id: MemoryId, caller: Reader, svc: Svc) -> Memory:
     return await run(_visible, svc, caller, memory_id)
 
 
-@router.get("/{memory_id}/history", response_model=History, summary="Every version, oldest first")
+@router.get("/{memory_id:ulid}/history", response_model=History, summary="Every version, oldest first")
 async def history(memory_id: MemoryId, caller: Reader, svc: Svc) -> History:
     await run(_visible, svc, caller, memory_id)
     return History(versions=await run(svc.engine.history, memory_id, tenant=caller.tenant))
 
 
-@router.patch("/{memory_id}", response_model=Memory,
+@router.patch("/{memory_id:ulid}", response_model=Memory,
               summary="Update: write a new version; the old one stays in history")
 async def update(memory_id: MemoryId, body: UpdateIn, caller: Writer, svc: Svc) -> Memory:
     await run(_visible, svc, caller, memory_id)
-    changes = body.model_dump(exclude_unset=True)
-    return await run(svc.engine.update, memory_id, tenant=caller.tenant, **changes)
+    return await run(svc.engine.update, memory_id, tenant=caller.tenant, **body.changes())
 
 
-@router.delete("/{memory_id}", response_model=Deleted,
+@router.delete("/{memory_id:ulid}", response_model=Deleted,
                summary="Forget: hard-delete every version, its vector and full-text rows")
 async def forget(memory_id: MemoryId, caller: Writer, svc: Svc) -> Deleted:
     await run(_visible, svc, caller, memory_id)
@@ -98,7 +110,7 @@ def _visible(svc: Services, caller: Principal, memory_id: str) -> Memory:
 
 
 def _write(svc: Services, caller: Principal, items: list[RememberIn]) -> list[RememberResult]:
-    raw: list[dict[str, Any]] = [item.model_dump(exclude_none=True) for item in items]
+    raw = [item.engine_item() for item in items]
     for item in raw:
         svc.engine.validate(item)  # 422 for bad input before any quota arithmetic
     _check_quota(svc, caller.tenant, raw)

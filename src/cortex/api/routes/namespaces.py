@@ -20,7 +20,7 @@ async def list_namespaces(caller: Reader, svc: Svc) -> NamespacesOut:
     return NamespacesOut(namespaces=[s for s in found if caller.sees(s.namespace)])
 
 
-@router.get("/{namespace}", response_model=NamespaceStats, summary="One namespace's counts")
+@router.get("/{namespace:path}", response_model=NamespaceStats, summary="One namespace's counts")
 async def namespace_stats(namespace: Annotated[str, Path(pattern=NAMESPACE)], caller: Reader,
                           svc: Svc) -> NamespaceStats:
     found = await run(svc.engine.namespaces, tenant=caller.tenant)

@@ -7,11 +7,11 @@ from typing import Annotated
 from fastapi import APIRouter, Path, status
 
 from cortex.api.deps import Reader, Svc, Writer, run
-from cortex.api.schemas import NAMESPACE, Cleared, MessageIn, SessionOut
+from cortex.api.schemas import SESSION, Cleared, MessageIn, SessionOut
 from cortex.working import WorkingMessage
 
 router = APIRouter(prefix="/v1/sessions", tags=["sessions"])
-SessionId = Annotated[str, Path(pattern=NAMESPACE, description="Session id, e.g. chat-42.")]
+SessionId = Annotated[str, Path(pattern=SESSION, description="Session id, e.g. chat-42.")]
 
 
 @router.post("/{session}/messages", status_code=status.HTTP_201_CREATED,

@@ -109,6 +109,8 @@ def filter_sql(flt: MemoryFilter, at: int) -> tuple[list[str], list[Any]]:
 def _json_scalar(key: str, value: Any) -> Any:
     if isinstance(value, bool):
         return int(value)
+    if isinstance(value, int) and not -(2**63) <= value < 2**63:
+        raise InvalidQuery(f"metadata filter {key!r} compares to an integer beyond 64 bits")
     if value is None or isinstance(value, str | int | float):
         return value
     raise InvalidQuery(f"metadata filter {key!r} must compare to a string, number, bool or null")
