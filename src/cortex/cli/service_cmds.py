@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import os
+from datetime import datetime
 import shutil
+import sys
 import tempfile
 from typing import Annotated
 
 import typer
-from rich.table import Table
+from rich.table import Column, Table
 
 from cortex.cli.state import CliState, JsonFlag, get_state
 from cortex.core.models import ApiKey
@@ -67,10 +69,11 @@ def _first_admin_key(state: CliState) -> None:
     if state.json:
         state.emit({"admin_key": issued.key, "record": issued.record.model_dump(mode="json")})
         return
-    state.out.print(f"No API keys yet: created an admin key for tenant "
-                    f"'{issued.record.tenant}'. It is shown once; store it now:\n\n"
-                    f"    {issued.key}\n\nMake more with: cortex keys create --tenant T --role writer\n",
-                    markup=False, highlight=False)
+    # Plain lines, flushed: a supervisor or a script reads the key from stdout.
+    sys.stdout.write(f"No API keys yet: created an admin key for tenant '{issued.record.tenant}'.\n"
+                     f"It is shown once; store it now:\n{issued.key}\n"
+                     "Make more with: cortex --tenant T keys create --role writer\n")
+    sys.stdout.flush()
 
 
 @keys_app.command("create")
@@ -139,13 +142,16 @@ def revoke_key(
 
 
 def _keys_table(found: list[ApiKey]) -> Table:
-    table = Table("id", "role", "namespaces", "name", "created", "expires", "revoked")
+    table = Table("role", "namespaces", "name", "created", "expires", "revoked")
+    table.columns.insert(0, Column("id", no_wrap=True, min_width=12))
     for key in found:
         table.add_row(key.id, key.role, ", ".join(key.namespaces or ["(all)"]), key.name or "",
-                      key.created_at.isoformat(timespec="seconds"),
-                      key.expires_at.isoformat(timespec="seconds") if key.expires_at else "",
-                      key.revoked_at.isoformat(timespec="seconds") if key.revoked_at else "")
+                      _day(key.created_at), _day(key.expires_at), _day(key.revoked_at))
     return table
+
+
+def _day(at: datetime | None) -> str:
+    return "" if at is None else at.strftime("%Y-%m-%d")
 
 
 def register(app: typer.Typer) -> None:
