@@ -93,7 +93,14 @@ def _services(cfg: Settings, engine: Cortex | None, embedder: Embedder | None,
             tenant_claim=cfg.jwt_tenant_claim, role_claim=cfg.jwt_role_claim,
             namespaces_claim=cfg.jwt_namespaces_claim)
     engine.keys.cache_seconds = cfg.key_cache_seconds
-    return Services(engine=engine, settings=cfg, limiter=open_rate_limiter(redis_url), jwt=jwt)
+    # In-process limits with N workers: each enforces 1/N (the kernel spreads connections
+    # about evenly). Redis makes one shared, exact limit.
+    share = cfg.workers if redis_url is None else 1
+    if share > 1:
+        log.warning("rate limits are per worker without CORTEX_REDIS_URL: each of %d workers "
+                    "enforces 1/%d of the tenant limit", share, share)
+    return Services(engine=engine, settings=cfg, limiter=open_rate_limiter(redis_url), jwt=jwt,
+                    rate=cfg.rate_limit_rps / share, burst=max(1, cfg.rate_limit_burst // share))
 
 
 def _load_model(svc: Services) -> None:

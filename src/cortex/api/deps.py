@@ -32,6 +32,8 @@ class Services:
     settings: Settings
     limiter: RateLimiter
     jwt: JwtVerifier | None = None
+    rate: float = 0.0  # this process's share of the tenant rate limit (see Services.of)
+    burst: int = 1
     model_ready: threading.Event = field(default_factory=threading.Event)
     model_error: str | None = None
 
@@ -65,12 +67,11 @@ def authenticate(svc: Services, token: str) -> Principal:
         principal = svc.jwt.verify(token)
     else:
         principal = svc.engine.keys.authenticate(token)
-    rate = svc.settings.rate_limit_rps
-    if rate > 0:
-        decision = svc.limiter.hit(principal.tenant, rate, svc.settings.rate_limit_burst)
+    if svc.rate > 0:
+        decision = svc.limiter.hit(principal.tenant, svc.rate, svc.burst)
         if not decision.allowed:
-            raise RateLimited(f"rate limit of {rate:g} requests/s for this tenant exceeded",
-                              retry_after=decision.retry_after)
+            raise RateLimited(f"rate limit of {svc.settings.rate_limit_rps:g} requests/s for this "
+                              "tenant exceeded", retry_after=decision.retry_after)
     return principal
 
 

@@ -48,6 +48,7 @@ def serve(
     state.close()  # the workers open their own engines
     os.environ["CORTEX_STORE_URL"] = cfg.store_url  # workers read settings from CORTEX_*
     os.environ["CORTEX_TENANT"] = cfg.tenant
+    os.environ["CORTEX_WORKERS"] = str(cfg.workers)  # each worker takes its share of limits
     metrics_dir = None
     if cfg.workers > 1 and "PROMETHEUS_MULTIPROC_DIR" not in os.environ:
         metrics_dir = tempfile.mkdtemp(prefix="cortex-metrics-")

@@ -50,13 +50,14 @@ class Settings(BaseSettings):
     redis_url: SecretStr | None = Field(
         None, description="redis://HOST:PORT/DB: share rate limits between API nodes and workers.")
     rate_limit_rps: float = Field(
-        100.0, ge=0, description="Requests per second each tenant may make (0 turns limits off).")
+        100.0, ge=0, description="Requests per second each tenant may make (0 turns limits off). "
+        "Without Redis each of N workers enforces 1/N of it.")
     rate_limit_burst: int = Field(
         200, ge=1, description="Requests a tenant may make at once above its sustained rate.")
     max_memories_per_tenant: int = Field(
         1_000_000, gt=0, description="Quota: current memories a tenant may keep.")
     max_bytes_per_tenant: int = Field(
-        1_073_741_824, gt=0, description="Quota: bytes of memory text a tenant may keep.")
+        1_073_741_824, gt=0, description="Quota: bytes of memory text and metadata a tenant may keep.")
     key_cache_seconds: float = Field(
         5.0, ge=0, description="How long a checked API key is cached per process (revocation "
         "through another process takes effect within this time).")
