@@ -18,7 +18,19 @@ from pydantic import BaseModel, ConfigDict
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import Match
 
-from cortex.core.errors import CortexError, NotReady, RateLimited, Unauthenticated
+from cortex.core.errors import (
+    CortexError,
+    InvalidId,
+    InvalidInput,
+    InvalidKind,
+    InvalidMetadata,
+    InvalidNamespace,
+    InvalidQuery,
+    InvalidText,
+    NotReady,
+    RateLimited,
+    Unauthenticated,
+)
 
 MEDIA_TYPE = "application/problem+json"
 log = logging.getLogger("cortex.api")
@@ -84,8 +96,7 @@ def install(app: FastAPI) -> None:
                    "msg": str(e.get("msg", "")), "type": str(e.get("type", ""))}
                   for e in exc.errors()]
         fields = ", ".join(".".join(str(p) for p in e["loc"][1:]) or "body" for e in errors[:5])
-        return problem(422, "cortex/invalid-input", f"invalid request: {fields}", request,
-                       errors=errors)
+        return problem(422, _slug_for(errors), f"invalid request: {fields}", request, errors=errors)
 
     async def on_http_error(request: Request, exc: Exception) -> JSONResponse:
         assert isinstance(exc, StarletteHTTPException)
@@ -108,6 +119,20 @@ def install(app: FastAPI) -> None:
     app.add_exception_handler(RequestValidationError, on_validation_error)
     app.add_exception_handler(StarletteHTTPException, on_http_error)
     app.add_exception_handler(Exception, on_unexpected)
+
+
+# The engine's error class for a failing field, so the SDK raises what the engine would.
+_FIELD_SLUGS = {"text": InvalidText, "query": InvalidQuery, "k": InvalidQuery, "namespace": InvalidNamespace,
+                "kind": InvalidKind, "kinds": InvalidKind, "metadata": InvalidMetadata,
+                "memory_id": InvalidId, "after": InvalidId}
+
+
+def _slug_for(errors: list[dict[str, Any]]) -> str:
+    if not errors:
+        return InvalidInput.type
+    names = [p for p in errors[0]["loc"][1:] if isinstance(p, str)]
+    found = next((_FIELD_SLUGS[n] for n in names if n in _FIELD_SLUGS), InvalidInput)
+    return found.type
 
 
 def _allowed_methods(request: Request) -> list[str]:

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import os
-from datetime import datetime
 import shutil
 import sys
 import tempfile
+from datetime import datetime
 from typing import Annotated
 
 import typer

@@ -111,8 +111,12 @@ def _visible(svc: Services, caller: Principal, memory_id: str) -> Memory:
 
 def _write(svc: Services, caller: Principal, items: list[RememberIn]) -> list[RememberResult]:
     raw = [item.engine_item() for item in items]
-    for item in raw:
-        svc.engine.validate(item)  # 422 for bad input before any quota arithmetic
+    for index, item in enumerate(raw):  # 422 for bad input before any quota arithmetic
+        try:
+            svc.engine.validate(item)
+        except InvalidInput as exc:
+            exc.detail.setdefault("index", index)
+            raise
     _check_quota(svc, caller.tenant, raw)
     return svc.engine.remember_many(raw, tenant=caller.tenant)
 
