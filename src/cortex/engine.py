@@ -301,7 +301,7 @@ class Cortex:
         self.get(memory_id, tenant=tenant)
         return self.store.history(self._tenant(tenant), memory_id)
 
-    def list(self, *, namespace: str | None = None, kinds: Sequence[str] | None = None,
+    def list(self, *, namespace: str | Sequence[str] | None = None, kinds: Sequence[str] | None = None,
              tags: Sequence[str] | None = None, metadata: Mapping[str, Any] | None = None,
              limit: int = 50, after: str | None = None, include_superseded: bool = False,
              tenant: str | None = None) -> builtins.list[Memory]:

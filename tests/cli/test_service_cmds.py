@@ -81,3 +81,29 @@ def test_serve_prints_a_one_time_admin_key_then_serves_it(tmp_path: Path) -> Non
     again = subprocess.run([cortex_script(), "--store", store, "keys", "list", "--json"],
                            capture_output=True, text=True, env=script_env(), check=True)
     assert len(json.loads(again.stdout)["keys"]) == 2
+
+
+@pytest.mark.anyio
+@pytest.mark.slow
+async def test_cortex_mcp_serves_the_tools_on_stdio(tmp_path: Path) -> None:
+    from mcp import Client, StdioServerParameters
+
+    store = f"sqlite:///{tmp_path / 'mcp.db'}"
+    params = StdioServerParameters(command=cortex_script(), env=script_env(),
+                                   args=["--store", store, "--tenant", "acme", "mcp"])
+    async with Client(params) as client:
+        assert len((await client.list_tools()).tools) == 7
+        made = await client.call_tool("remember", {"text": "Stdio memories land in the store"})
+        assert not made.is_error
+        await client.call_tool("session_append", {"session": "chat-9", "text": "hello from stdio"})
+    listed = subprocess.run([cortex_script(), "--store", store, "--tenant", "acme", "list", "--json"],
+                            capture_output=True, text=True, env=script_env(), check=True)
+    assert "Stdio memories land in the store" in listed.stdout
+    session = subprocess.run([cortex_script(), "--store", store, "--tenant", "acme", "session", "show",
+                              "chat-9", "--json"], capture_output=True, text=True, env=script_env(), check=True)
+    assert "hello from stdio" in session.stdout  # sessions persist in the store's file
+
+
+@pytest.fixture
+def anyio_backend() -> str:
+    return "asyncio"

@@ -17,9 +17,10 @@ from typing import Any
 
 from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
+from starlette.routing import Route
 
 import cortex
-from cortex.api import problems
+from cortex.api import mcp_mount, problems
 from cortex.api.deps import Services
 from cortex.api.metrics import MeteredEmbedder, Metrics
 from cortex.api.middleware import ServiceMiddleware
@@ -51,9 +52,11 @@ def create_app(settings: Settings | None = None, *, engine: Cortex | None = None
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         svc = _services(cfg, engine, embedder, metrics)
         app.state.services = svc
+        app.state.mcp_app = mcp_mount.build(svc)
         threading.Thread(target=_load_model, args=(svc,), name="cortex-model-load", daemon=True).start()
         try:
-            yield
+            async with app.state.mcp_app.lifespan():
+                yield
         finally:
             svc.limiter.close()
             if engine is None:  # ours to close; a host's engine is the host's
@@ -65,6 +68,7 @@ def create_app(settings: Settings | None = None, *, engine: Cortex | None = None
     problems.install(app)
     for module in (memories, recall, sessions, namespaces, admin, health):
         app.include_router(module.router)
+    app.router.routes.append(Route("/mcp", endpoint=mcp_mount.Endpoint()))  # not in the OpenAPI
     app.add_middleware(ServiceMiddleware, metrics=metrics, max_body_bytes=cfg.max_body_bytes)
     app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
     return app

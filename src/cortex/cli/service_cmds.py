@@ -155,6 +155,38 @@ def _day(at: datetime | None) -> str:
     return "" if at is None else at.strftime("%Y-%m-%d")
 
 
+def mcp(
+    ctx: typer.Context,
+    role: Annotated[str, typer.Option(help="What the client may do: reader, writer or admin.")] = "writer",
+    namespace: Annotated[list[str] | None, typer.Option(
+        help="Limit the client to this namespace; repeat for several.")] = None,
+    json_output: JsonFlag = False,
+) -> None:
+    """Serve the MCP tools on stdin/stdout for a desktop agent, acting in --tenant.
+
+    stdout carries the protocol; errors go to stderr. Over HTTP, `cortex serve` serves the
+    same tools at /mcp with API keys. (--json is accepted for uniformity; MCP is JSON-RPC.)
+
+    Examples:
+
+      cortex --store sqlite:///agent.db --tenant me mcp
+
+      cortex --tenant me mcp --role reader --namespace notes
+    """
+    from cortex.mcp import run_stdio
+    from cortex.tenancy import Principal, Role
+
+    state = get_state(ctx, json_output)
+    try:
+        who = Role(role)
+    except ValueError:
+        raise typer.BadParameter("role must be reader, writer or admin", param_hint="--role") from None
+    principal = Principal(tenant=state.config.tenant, role=who, subject="stdio",
+                          namespaces=tuple(namespace) if namespace else None)
+    run_stdio(state.engine(), principal)
+
+
 def register(app: typer.Typer) -> None:
     app.command()(serve)
+    app.command()(mcp)
     app.add_typer(keys_app, name="keys")

@@ -117,7 +117,7 @@ def _write(svc: Services, caller: Principal, items: list[RememberIn]) -> list[Re
         except InvalidInput as exc:
             exc.detail.setdefault("index", index)
             raise
-    _check_quota(svc, caller.tenant, raw)
+    check_quota(svc, caller.tenant, raw)
     return svc.engine.remember_many(raw, tenant=caller.tenant)
 
 
@@ -127,7 +127,8 @@ def _size(item: dict[str, Any]) -> int:
     return len(str(item["text"]).encode("utf-8")) + len(metadata)
 
 
-def _check_quota(svc: Services, tenant: str, raw: list[dict[str, Any]]) -> None:
+def check_quota(svc: Services, tenant: str, raw: list[dict[str, Any]]) -> None:
+    """QuotaExceeded unless the tenant has room for these items (also used by MCP)."""
     used = svc.engine.usage(tenant=tenant)
     adding = sum(_size(item) for item in raw)
     cfg = svc.settings
