@@ -99,8 +99,8 @@ async def test_cortex_mcp_serves_the_tools_on_stdio(tmp_path: Path) -> None:
     listed = subprocess.run([cortex_script(), "--store", store, "--tenant", "acme", "list", "--json"],
                             capture_output=True, text=True, env=script_env(), check=True)
     assert "Stdio memories land in the store" in listed.stdout
-    session = subprocess.run([cortex_script(), "--store", store, "--tenant", "acme", "session", "show",
-                              "chat-9", "--json"], capture_output=True, text=True, env=script_env(), check=True)
+    show = [cortex_script(), "--store", store, "--tenant", "acme", "session", "show", "chat-9", "--json"]
+    session = subprocess.run(show, capture_output=True, text=True, env=script_env(), check=True)
     assert "hello from stdio" in session.stdout  # sessions persist in the store's file
 
 
