@@ -7,7 +7,7 @@ BIN     = $(VENV)/bin
 # torch only serves as the embedding reference in tests; 2.13.0 is the CPU build.
 TORCH  ?= torch==2.13.0
 
-.PHONY: install install-test demo test lint
+.PHONY: install install-test demo serve test lint
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -23,6 +23,9 @@ install-test: $(BIN)/python
 
 demo: install
 	$(BIN)/cortex demo
+
+serve: install
+	$(BIN)/cortex serve
 
 lint:
 	$(BIN)/ruff check src tests benchmarks
