@@ -25,6 +25,7 @@ from cortex.core.models import (
     MemoryFilter,
     NamespaceStats,
     NewMemory,
+    Receipt,
     RememberResult,
     Usage,
     content_hash,
@@ -213,14 +214,22 @@ class Cortex:
         reported: set[str] = set()
         for entry in outcome:
             if isinstance(entry, RememberResult):
-                results.append(entry)
+                results.append(entry.model_copy(update={"receipt": self._receipt(tenant, entry.memory.id)}))
                 continue
             memory = stored[entry.id]
             repeat = entry.id in reported
             reported.add(entry.id)
             results.append(RememberResult(memory=memory, created=not repeat,
-                                          duplicate_of=memory.id if repeat else None))
+                                          duplicate_of=memory.id if repeat else None,
+                                          receipt=self._receipt(tenant, memory.id)))
         return results
+
+    def _receipt(self, tenant: str, memory_id: str) -> Receipt | None:
+        """The leaf that recorded this memory version's creation (proofs: ``engine.audit``)."""
+        for leaf in self.store.audit_leaves_for(tenant, memory_id):
+            return Receipt(tenant=tenant, memory_id=memory_id, leaf_index=leaf.index,
+                           leaf_hash=leaf.leaf_hash.hex(), event=leaf.event)
+        return None  # written before the audit log existed
 
     def _prepare(self, raw: Mapping[str, Any], now: datetime) -> NewMemory:
         unknown = set(raw) - _REMEMBER_FIELDS

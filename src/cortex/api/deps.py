@@ -8,7 +8,7 @@ writes are serialised by the store's single writer connection.
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from functools import partial
 from typing import Annotated, Any, TypeVar
@@ -16,6 +16,7 @@ from typing import Annotated, Any, TypeVar
 import anyio.to_thread
 from fastapi import Depends, Request
 
+from cortex.audit.events import set_actor
 from cortex.core.config import Settings
 from cortex.core.errors import RateLimited, Unauthenticated
 from cortex.engine import Cortex
@@ -75,16 +76,14 @@ def authenticate(svc: Services, token: str) -> Principal:
     return principal
 
 
-def _caller(request: Request) -> Principal:
-    # A sync dependency: FastAPI runs it on a worker thread (key lookup reads SQLite).
-    principal = authenticate(services(request), bearer_token(request))
-    request.state.principal = principal
-    return principal
-
-
-def _needs(action: Action) -> Callable[[Request], Principal]:
-    def dependency(request: Request) -> Principal:
-        principal = _caller(request)
+def _needs(action: Action) -> Callable[[Request], Awaitable[Principal]]:
+    async def dependency(request: Request) -> Principal:
+        # The key lookup reads SQLite: on a worker thread. The actor is set here, in the
+        # request's own context, so every later engine call (copied into its thread) and
+        # so every audit leaf it writes names this caller.
+        principal = await run(authenticate, services(request), bearer_token(request))
+        request.state.principal = principal
+        set_actor(principal.subject)
         principal.require(action)
         return principal
     return dependency

@@ -46,8 +46,10 @@ class CliState:
         return self._engine
 
     def _open(self) -> Cortex:
+        from cortex.audit.events import set_actor
         from cortex.wiring import open_engine
 
+        set_actor("cli")  # audit leaves written by this command name the CLI as the actor
         return open_engine(self.config, self.embedder)
 
     def override(self, **values: Any) -> None:

@@ -78,6 +78,26 @@ class NewMemory(BaseModel):
     supersedes: str | None = None
 
 
+class Receipt(BaseModel):
+    """Proof of where a memory came from: its leaf in the tenant's audit log.
+
+    ``event`` is the leaf's exact bytes (canonical JSON: who, what, when, the content
+    hash — not the text). With ``checkpoint`` (a signed tree head) and ``proof`` (the
+    RFC 9162 inclusion proof, base64 hashes) anyone holding the server's public key can
+    check offline that the leaf is in the log: ``cortex audit verify-receipt``.
+    """
+
+    model_config = ConfigDict(frozen=True)
+
+    tenant: str
+    memory_id: str
+    leaf_index: int
+    leaf_hash: str  # hex
+    event: str
+    checkpoint: str | None = None
+    proof: list[str] | None = None
+
+
 class RememberResult(BaseModel):
     """What ``remember`` returns: the stored memory, or the existing exact duplicate."""
 
@@ -86,6 +106,7 @@ class RememberResult(BaseModel):
     memory: Memory
     created: bool
     duplicate_of: str | None = None
+    receipt: Receipt | None = None
 
 
 class Hit(BaseModel):
@@ -215,6 +236,7 @@ __all__ = [
     "MemoryFilter",
     "NamespaceStats",
     "NewMemory",
+    "Receipt",
     "RememberResult",
     "Source",
     "Usage",

@@ -17,6 +17,7 @@ from mcp.server.mcpserver import Context
 from mcp.server.mcpserver.exceptions import ToolError
 from pydantic import Field
 
+from cortex.audit.events import set_actor
 from cortex.core.errors import CortexError, InvalidInput, MemoryNotFound
 from cortex.core.models import Kind, Memory
 from cortex.core.validate import MAX_K
@@ -71,6 +72,7 @@ class CortexTools:
         try:
             who = self.principal(ctx)
             who.require(action)
+            set_actor(who.subject)  # audit leaves name the caller (copied into the thread)
             return await anyio.to_thread.run_sync(work, who)
         except CortexError as exc:  # the SDK turns a ToolError into an isError result
             raise ToolError(describe(exc)) from exc

@@ -19,6 +19,8 @@ from typing import Any
 
 import numpy as np
 
+from cortex.audit import events as audit_events
+from cortex.audit.records import AuditLeaf, StoredCheckpoint
 from cortex.core.errors import Conflict, InvalidInput, MemoryNotFound, StoreCorrupt
 from cortex.core.models import (
     ApiKey,
@@ -33,7 +35,7 @@ from cortex.core.models import (
 from cortex.core.textform import CONTEXT_TURNS, context_text, index_text
 from cortex.embed.base import Vectors
 from cortex.store.base import Progress, ScoredIds
-from cortex.store.sqlite import accounts, index_files, lexical
+from cortex.store.sqlite import accounts, audit, index_files, lexical
 from cortex.store.sqlite.connection import (
     BUSY_TIMEOUT_MS,
     connect,
@@ -148,6 +150,10 @@ class SQLiteStore:
         conn.executemany("INSERT OR IGNORE INTO memory_tags (tenant, tag, seq) VALUES (?, ?, ?)",
                          [(tenant, tag, seq) for tag in item.tags])
         conn.execute("INSERT INTO changes (tenant, memory, op) VALUES (?, ?, 'put')", (tenant, seq))
+        audit.append(conn, audit_events.event(
+            tenant, "memory.update" if item.supersedes else "memory.remember", item.created_at,
+            memory_id=item.id, content_hash=item.content_hash, namespace=item.namespace,
+            detail={"kind": item.kind.value, **({"supersedes": item.supersedes} if item.supersedes else {})}))
 
     def _check_vectors(self, vectors: Vectors, count: int) -> None:
         shape = getattr(vectors, "shape", None)
@@ -186,7 +192,7 @@ class SQLiteStore:
             for tenant, seq in rows:
                 by_tenant.setdefault(tenant, []).append(seq)
             for tenant, seqs in by_tenant.items():
-                self._delete_seqs(conn, tenant, seqs)
+                self._delete_seqs(conn, tenant, seqs, "memory.expire")
         return len(rows)
 
     def _version_chain(self, conn: sqlite3.Connection, tenant: str, memory_id: str) -> set[int]:
@@ -207,10 +213,16 @@ class SQLiteStore:
             pending.extend(x for x in row[1:] if x)
         return seqs
 
-    def _delete_seqs(self, conn: sqlite3.Connection, tenant: str, seqs: Sequence[int]) -> None:
+    def _delete_seqs(self, conn: sqlite3.Connection, tenant: str, seqs: Sequence[int],
+                     action: audit_events.Action = "memory.forget") -> None:
         followers: set[int] = set()
+        now = _now()
         for seq in seqs:
             followers |= self._followers(conn, seq)
+            gone = conn.execute("SELECT id, content_hash, namespace FROM memories WHERE seq = ?",
+                                (seq,)).fetchone()
+            audit.append(conn, audit_events.event(tenant, action, now, memory_id=gone[0],
+                                                  content_hash=gone[1], namespace=gone[2]))
             conn.execute("DELETE FROM memories_fts WHERE rowid = ?", (seq,))
             conn.execute("DELETE FROM memories WHERE seq = ? AND tenant = ?", (seq, tenant))
             conn.execute("INSERT INTO changes (tenant, memory, op) VALUES (?, ?, 'del')",
@@ -455,6 +467,9 @@ class SQLiteStore:
     def add_key(self, key: ApiKey, secret_sha256: str) -> None:
         with self._write_lock, write_transaction(self._writer, self.path) as conn:
             accounts.add_key(conn, key, secret_sha256)
+            audit.append(conn, audit_events.event(key.tenant, "key.create", key.created_at, detail={
+                "key_id": key.id, "role": key.role, "namespaces": key.namespaces,
+                "expires_at": None if key.expires_at is None else audit_events.timestamp(key.expires_at)}))
 
     def key_with_secret(self, key_id: str) -> tuple[ApiKey, str] | None:
         with translate_errors(self.path):
@@ -466,7 +481,10 @@ class SQLiteStore:
 
     def revoke_key(self, tenant: str, key_id: str, at: datetime) -> ApiKey | None:
         with self._write_lock, write_transaction(self._writer, self.path) as conn:
-            return accounts.revoke_key(conn, tenant, key_id, at)
+            record = accounts.revoke_key(conn, tenant, key_id, at)
+            if record is not None and record.revoked_at is not None and to_us(record.revoked_at) == to_us(at):
+                audit.append(conn, audit_events.event(tenant, "key.revoke", at, detail={"key_id": key_id}))
+            return record
 
     def count_keys(self) -> int:
         with translate_errors(self.path):
@@ -479,6 +497,45 @@ class SQLiteStore:
     def usage_by_tenant(self) -> dict[str, Usage]:
         with translate_errors(self.path):
             return accounts.usage_by_tenant(self._reader())
+
+    # ---- audit log ---------------------------------------------------------------
+    def record(self, events: Sequence[audit_events.AuditEvent]) -> builtins.list[AuditLeaf]:
+        """Append events that change no memory (policy decisions, constitution changes)."""
+        with self._write_lock, write_transaction(self._writer, self.path) as conn:
+            return [audit.append(conn, e) for e in events]
+
+    def audit_size(self, tenant: str) -> int:
+        with translate_errors(self.path):
+            return audit.size(self._reader(), tenant)
+
+    def audit_leaves(self, tenant: str, start: int, end: int) -> builtins.list[AuditLeaf]:
+        with translate_errors(self.path):
+            return audit.leaves(self._reader(), tenant, start, end)
+
+    def audit_leaf_hashes(self, tenant: str, end: int) -> builtins.list[bytes]:
+        with translate_errors(self.path):
+            return audit.leaf_hashes(self._reader(), tenant, end)
+
+    def audit_leaves_for(self, tenant: str, memory_id: str) -> builtins.list[AuditLeaf]:
+        with translate_errors(self.path):
+            return audit.leaves_for(self._reader(), tenant, memory_id)
+
+    def audit_tenants(self) -> builtins.list[str]:
+        with translate_errors(self.path):
+            return audit.tenants(self._reader())
+
+    def add_checkpoint(self, checkpoint: StoredCheckpoint) -> None:
+        with self._write_lock, write_transaction(self._writer, self.path) as conn:
+            audit.add_checkpoint(conn, checkpoint)
+
+    def checkpoints(self, tenant: str, after_size: int = -1,
+                    limit: int | None = None) -> builtins.list[StoredCheckpoint]:
+        with translate_errors(self.path):
+            return audit.checkpoints(self._reader(), tenant, after_size, limit)
+
+    def latest_checkpoint(self, tenant: str) -> StoredCheckpoint | None:
+        with translate_errors(self.path):
+            return audit.latest_checkpoint(self._reader(), tenant)
 
     # ---- maintenance -------------------------------------------------------------
     def probe(self) -> None:
@@ -530,10 +587,14 @@ def _attrs(row: Any) -> RowAttrs:
                     valid_from=row[5], valid_to=row[6], expires_at=row[7], occurred_at=row[8])
 
 
-def _now_us() -> int:
+def _now() -> datetime:
     from cortex.core.models import utcnow
 
-    return to_us(utcnow()) or 0
+    return utcnow()
+
+
+def _now_us() -> int:
+    return to_us(_now()) or 0
 
 
 __all__ = ["SQLiteStore"]
