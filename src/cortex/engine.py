@@ -8,8 +8,9 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime
+from pathlib import Path
 from types import TracebackType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from ulid import ULID
@@ -40,6 +41,9 @@ from cortex.store import Progress, Store, open_store
 from cortex.tenancy.keys import KeyRing
 from cortex.working import LocalWorkingMemory, WorkingMemory, WorkingMessage, estimate_tokens
 
+if TYPE_CHECKING:
+    from cortex.audit.log import AuditLog
+
 DEFAULT_TENANT = "default"
 DEFAULT_NAMESPACE = "default"
 
@@ -61,7 +65,8 @@ class Cortex:
     """
 
     def __init__(self, store: Store, embedder: Embedder, *, tenant: str = DEFAULT_TENANT,
-                 working: WorkingMemory | None = None, limits: Limits | None = None) -> None:
+                 working: WorkingMemory | None = None, limits: Limits | None = None,
+                 audit_key: str | Path | None = None) -> None:
         self.store = store
         self.embedder = embedder
         self.tenant = tenant
@@ -70,11 +75,14 @@ class Cortex:
         self._pool: ThreadPoolExecutor | None = None
         self._pool_lock = threading.Lock()
         self._keys: KeyRing | None = None
+        self._audit: AuditLog | None = None
+        self.audit_key: str | Path | None = audit_key
 
     @classmethod
     def open(cls, url: str = "sqlite:///cortex.db", *, embedder: Embedder | str = "minilm",
              embedder_api_key: str | None = None, tenant: str = DEFAULT_TENANT,
-             working: WorkingMemory | None = None, limits: Limits | None = None) -> Cortex:
+             working: WorkingMemory | None = None, limits: Limits | None = None,
+             audit_key: str | Path | None = None) -> Cortex:
         """Open (creating if needed) the store at ``url``. The model loads on first use.
 
         ``embedder`` is an ``Embedder`` or a spec: ``"minilm"`` (local, default) or
@@ -85,7 +93,23 @@ class Cortex:
         if not isinstance(model, CachingEmbedder):
             model = CachingEmbedder(model)
         return cls(open_store(url, dim=model.dim), model, tenant=tenant, working=working,
-                   limits=limits)
+                   limits=limits, audit_key=audit_key)
+
+    @property
+    def audit(self) -> AuditLog:
+        """Checkpoints and proofs of this store's audit log, signed with the key in
+        ``audit_key`` (default: a file beside the SQLite database, created on first use)."""
+        if self._audit is None:
+            from cortex.audit.log import AuditLog, open_signer
+
+            self._audit = AuditLog(self.store, open_signer(self.audit_key_path()))
+        return self._audit
+
+    def audit_key_path(self) -> Path:
+        if self.audit_key is not None:
+            return Path(self.audit_key)
+        database = getattr(self.store, "path", None)
+        return Path(f"{database}.audit-key") if database is not None else Path("cortex-audit.key")
 
     @property
     def keys(self) -> KeyRing:

@@ -26,7 +26,10 @@
     │   ├── StoreUnavailable         503  cortex/store-unavailable   (locked, unreachable)
     │   ├── StoreCorrupt             500  cortex/store-corrupt       (not a database, bad page)
     │   └── MigrationError           500  cortex/migration           (edited or unknown migration)
-    └── EmbeddingError               502  cortex/embedding           (model or provider failed)
+    ├── EmbeddingError               502  cortex/embedding           (model or provider failed)
+    └── AuditError                   500  cortex/audit
+        ├── SigningKeyError          500  cortex/signing-key         (key file unreadable or too open)
+        └── VerificationFailed       422  cortex/verification-failed (a receipt or log fails to verify)
 
 Each class carries an HTTP ``status`` and a stable ``type`` slug so every front end
 (HTTP problem+json, the SDK, the CLI) renders the same error the same way.
@@ -173,6 +176,22 @@ class EmbeddingError(CortexError):
     type = "cortex/embedding"
 
 
+class AuditError(CortexError):
+    status = 500
+    type = "cortex/audit"
+
+
+class SigningKeyError(AuditError):
+    type = "cortex/signing-key"
+
+
+class VerificationFailed(AuditError):
+    """Carries ``where``: the first entry that failed (leaf index, checkpoint size, field)."""
+
+    status = 422
+    type = "cortex/verification-failed"
+
+
 def all_error_classes() -> list[type[CortexError]]:
     """Every class in the tree, root first (the SDK maps ``type`` back through this)."""
     found: list[type[CortexError]] = []
@@ -185,6 +204,7 @@ def all_error_classes() -> list[type[CortexError]]:
 
 
 __all__ = [
+    "AuditError",
     "ConfigError",
     "Conflict",
     "CortexError",
@@ -208,9 +228,11 @@ __all__ = [
     "PayloadTooLarge",
     "QuotaExceeded",
     "RateLimited",
+    "SigningKeyError",
     "StoreCorrupt",
     "StoreError",
     "StoreUnavailable",
     "Unauthenticated",
+    "VerificationFailed",
     "all_error_classes",
 ]
