@@ -23,7 +23,7 @@ def open_engine(settings: Settings, embedder: Embedder | None = None) -> Cortex:
     limits = Limits(max_text_bytes=settings.max_text_bytes,
                     max_metadata_bytes=settings.max_metadata_bytes, batch_size=settings.batch_size)
     engine = Cortex.open(settings.store_url, embedder=embedder or settings.embedder,
-                         tenant=settings.tenant, limits=limits)
+                         tenant=settings.tenant, limits=limits, audit_key=settings.audit_key_file)
     engine.working = open_working(settings)
     return engine
 

@@ -15,16 +15,17 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
+import anyio
 from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
 from starlette.routing import Route
 
 import cortex
 from cortex.api import mcp_mount, problems
-from cortex.api.deps import Services
+from cortex.api.deps import Services, run
 from cortex.api.metrics import MeteredEmbedder, Metrics
 from cortex.api.middleware import ServiceMiddleware
-from cortex.api.routes import admin, health, memories, namespaces, recall, sessions
+from cortex.api.routes import admin, audit, health, memories, namespaces, recall, sessions
 from cortex.core.config import Settings
 from cortex.core.errors import CortexError
 from cortex.embed import Embedder
@@ -53,10 +54,14 @@ def create_app(settings: Settings | None = None, *, engine: Cortex | None = None
         svc = _services(cfg, engine, embedder, metrics)
         app.state.services = svc
         app.state.mcp_app = mcp_mount.build(svc)
+        log.info("audit checkpoints are signed by %s", svc.engine.audit.public_key())  # fail closed
         threading.Thread(target=_load_model, args=(svc,), name="cortex-model-load", daemon=True).start()
         try:
-            async with app.state.mcp_app.lifespan():
+            async with app.state.mcp_app.lifespan(), anyio.create_task_group() as tasks:
+                if cfg.audit_checkpoint_seconds > 0:
+                    tasks.start_soon(_checkpoints, svc, cfg.audit_checkpoint_seconds)
                 yield
+                tasks.cancel_scope.cancel()
         finally:
             svc.limiter.close()
             if engine is None:  # ours to close; a host's engine is the host's
@@ -66,7 +71,7 @@ def create_app(settings: Settings | None = None, *, engine: Cortex | None = None
                   lifespan=lifespan)
     app.state.metrics = metrics
     problems.install(app)
-    for module in (memories, recall, sessions, namespaces, admin, health):
+    for module in (memories, recall, sessions, namespaces, admin, audit, health):
         app.include_router(module.router)
     app.router.routes.append(Route("/mcp", endpoint=mcp_mount.Endpoint()))  # not in the OpenAPI
     app.add_middleware(ServiceMiddleware, metrics=metrics, max_body_bytes=cfg.max_body_bytes)
@@ -107,6 +112,16 @@ def _services(cfg: Settings, engine: Cortex | None, embedder: Embedder | None,
                     rate=cfg.rate_limit_rps / share, burst=max(1, cfg.rate_limit_burst // share))
 
 
+async def _checkpoints(svc: Services, every: float) -> None:
+    """Sign a checkpoint of each tenant log that grew, on a cadence (and once at start)."""
+    while True:
+        try:
+            await run(svc.engine.audit.checkpoint_all)
+        except CortexError as exc:  # e.g. the store is busy: try again next round
+            log.warning("audit checkpoint round failed: %s", exc.message)
+        await anyio.sleep(every)
+
+
 def _load_model(svc: Services) -> None:
     try:
         svc.engine.embedder.embed_batch(["warm up"])
@@ -128,7 +143,7 @@ def _openapi(app: FastAPI) -> dict[str, Any]:
     components.update(_problem_schemas())
     for path, operations in schema.get("paths", {}).items():
         for operation in operations.values():
-            _document_errors(operation, secured=path.startswith("/v1"))
+            _document_errors(operation, secured=path.startswith("/v1") and path not in _PUBLIC)
     components.pop("HTTPValidationError", None)
     components.pop("ValidationError", None)
     if any(p.startswith("/v1") for p in schema.get("paths", {})):
@@ -139,6 +154,7 @@ def _openapi(app: FastAPI) -> dict[str, Any]:
     return schema
 
 
+_PUBLIC = {"/v1/audit/public-key"}  # anyone may fetch the key that verifies checkpoints
 _ERRORS_V1 = {401: "No, bad, expired or revoked credential.",
               403: "The role or namespace scope does not allow this, or a quota is full.",
               413: "Request body over the size limit.", 422: "Invalid input; `errors` lists the fields.",

@@ -24,7 +24,17 @@ from pydantic import (
 )
 
 from cortex.core import validate
-from cortex.core.models import ApiKey, Hit, Kind, Memory, NamespaceStats, RememberResult, Source, Usage
+from cortex.core.models import (
+    ApiKey,
+    Hit,
+    Kind,
+    Memory,
+    NamespaceStats,
+    Receipt,
+    RememberResult,
+    Source,
+    Usage,
+)
 from cortex.working import WorkingMessage
 
 NAMESPACE = r"^[A-Za-z0-9][A-Za-z0-9_.:@/+-]{0,127}$"
@@ -199,12 +209,13 @@ class HitOut(BaseModel):
     explain: dict[str, float]
     origin: Literal["store", "working"]
     provenance: Source
+    receipt: Receipt | None = Field(None, description="With ?proofs=true: the memory's audit receipt.")
 
     @classmethod
-    def of(cls, hit: Hit) -> HitOut:
+    def of(cls, hit: Hit, receipt: Receipt | None = None) -> HitOut:
         return cls(memory=hit.memory, score=hit.score, explain=hit.explain,
                    origin="working" if hit.origin == "working" else "store",
-                   provenance=hit.provenance)
+                   provenance=hit.provenance, receipt=receipt)
 
 
 class RecallOut(BaseModel):

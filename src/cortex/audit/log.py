@@ -25,6 +25,7 @@ from cortex.core.models import MemoryFilter, Receipt, utcnow
 from cortex.store import Store
 
 KEY_NAME = "cortex-audit"
+_CREATED = ("memory.remember", "memory.update")
 
 
 def open_signer(path: Path, name: str = KEY_NAME) -> Signer:
@@ -78,11 +79,20 @@ class AuditLog:
     # ---- proofs ----------------------------------------------------------------------
     def receipt(self, tenant: str, memory_id: str) -> Receipt:
         """The memory's creation leaf with an inclusion proof against a signed checkpoint."""
-        created = [leaf for leaf in self.store.audit_leaves_for(tenant, memory_id)
-                   if '"action":"memory.remember"' in leaf.event or '"action":"memory.update"' in leaf.event]
-        if not created:
+        found = self.receipts_for(tenant, [memory_id])
+        if memory_id not in found:
             raise MemoryNotFound(f"no audit record of memory {memory_id}", id=memory_id)
-        return self.receipts(tenant, [(memory_id, created[0])])[0]
+        return found[memory_id]
+
+    def receipts_for(self, tenant: str, memory_ids: Sequence[str]) -> dict[str, Receipt]:
+        """Receipts of the leaves that created these memory versions (missing ids: none)."""
+        created = []
+        for memory_id in memory_ids:
+            leaf = next((leaf for leaf in self.store.audit_leaves_for(tenant, memory_id)
+                         if json.loads(leaf.event).get("action") in _CREATED), None)
+            if leaf is not None:
+                created.append((memory_id, leaf))
+        return {r.memory_id: r for r in self.receipts(tenant, created)} if created else {}
 
     def receipts(self, tenant: str, leaves: Sequence[tuple[str, AuditLeaf]]) -> list[Receipt]:
         """Receipts for several leaves against one checkpoint (reads the leaf hashes once)."""
@@ -139,7 +149,7 @@ def verify_live(log: AuditLog, tenant: str) -> LogReport:
     for record in records:
         if record["type"] == "leaf":
             event = json.loads(record["event"])
-            if event.get("action") in ("memory.remember", "memory.update"):
+            if event.get("action") in _CREATED:
                 created[event["memory_id"]] = event.get("content_hash")
     report.memories_checked = verify_store_rows(_rows(log.store, tenant), created)
     return report

@@ -71,6 +71,12 @@ class Settings(BaseSettings):
     jwt_role_claim: str = Field("role", description="JWT claim holding the role (admin, writer, reader).")
     jwt_namespaces_claim: str = Field(
         "namespaces", description="JWT claim holding the namespaces a token is scoped to (optional).")
+    audit_key_file: str | None = Field(
+        None, description="File holding the Ed25519 key that signs audit checkpoints (created 0600 on "
+        "first start; default: beside the SQLite file as <db>.audit-key).")
+    audit_checkpoint_seconds: float = Field(
+        60.0, ge=0, description="How often `cortex serve` signs a checkpoint of each grown tenant log "
+        "(0: only on demand).")
     log_level: str = Field("info", description="Log level of the service: debug, info, warning, error.")
 
     @classmethod

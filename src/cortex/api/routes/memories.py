@@ -78,30 +78,30 @@ _LIST_PARAMS = {"namespace", "kind", "tag", "limit", "after", "include_supersede
 
 @router.get("/{memory_id:ulid}", response_model=Memory, summary="Get one memory version")
 async def get_memory(memory_id: MemoryId, caller: Reader, svc: Svc) -> Memory:
-    return await run(_visible, svc, caller, memory_id)
+    return await run(visible, svc, caller, memory_id)
 
 
 @router.get("/{memory_id:ulid}/history", response_model=History, summary="Every version, oldest first")
 async def history(memory_id: MemoryId, caller: Reader, svc: Svc) -> History:
-    await run(_visible, svc, caller, memory_id)
+    await run(visible, svc, caller, memory_id)
     return History(versions=await run(svc.engine.history, memory_id, tenant=caller.tenant))
 
 
 @router.patch("/{memory_id:ulid}", response_model=Memory,
               summary="Update: write a new version; the old one stays in history")
 async def update(memory_id: MemoryId, body: UpdateIn, caller: Writer, svc: Svc) -> Memory:
-    await run(_visible, svc, caller, memory_id)
+    await run(visible, svc, caller, memory_id)
     return await run(svc.engine.update, memory_id, tenant=caller.tenant, **body.changes())
 
 
 @router.delete("/{memory_id:ulid}", response_model=Deleted,
                summary="Forget: hard-delete every version, its vector and full-text rows")
 async def forget(memory_id: MemoryId, caller: Writer, svc: Svc) -> Deleted:
-    await run(_visible, svc, caller, memory_id)
+    await run(visible, svc, caller, memory_id)
     return Deleted(deleted=await run(svc.engine.forget, memory_id, tenant=caller.tenant))
 
 
-def _visible(svc: Services, caller: Principal, memory_id: str) -> Memory:
+def visible(svc: Services, caller: Principal, memory_id: str) -> Memory:
     """Another tenant's memory, or one outside the key's namespaces, does not exist here."""
     memory = svc.engine.get(memory_id, tenant=caller.tenant)
     if not caller.sees(memory.namespace):

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import time
+from typing import Annotated
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Query, Request
 
 from cortex.api.deps import Reader, Svc, run
 from cortex.api.schemas import HitOut, RecallIn, RecallOut
@@ -13,7 +14,9 @@ router = APIRouter(prefix="/v1", tags=["recall"])
 
 
 @router.post("/recall", response_model=RecallOut, summary="Recall what matters for a query")
-async def recall(body: RecallIn, caller: Reader, svc: Svc, request: Request) -> RecallOut:
+async def recall(body: RecallIn, caller: Reader, svc: Svc, request: Request,
+                 proofs: Annotated[bool, Query(description="Attach each hit's audit receipt.")] = False,
+                 ) -> RecallOut:
     if body.session is not None:
         caller.require_unscoped("sessions")
     scope = caller.scope(body.namespace)
@@ -23,4 +26,8 @@ async def recall(body: RecallIn, caller: Reader, svc: Svc, request: Request) -> 
                      occurred_after=body.occurred_after, occurred_before=body.occurred_before,
                      session=body.session, tenant=caller.tenant)
     request.app.state.metrics.recall_seconds.observe(time.perf_counter() - started)
-    return RecallOut(hits=[HitOut.of(hit) for hit in hits])
+    receipts = {}
+    if proofs:
+        stored = [h.memory.id for h in hits if h.origin == "store"]
+        receipts = await run(svc.engine.audit.receipts_for, caller.tenant, stored)
+    return RecallOut(hits=[HitOut.of(hit, receipts.get(hit.memory.id)) for hit in hits])
