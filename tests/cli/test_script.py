@@ -93,4 +93,10 @@ def test_kill_9_during_import_keeps_every_committed_batch(tmp_path: Path,
     with Cortex.open(url, embedder=embedder) as engine:
         for memory_id in committed:
             assert engine.get(memory_id).id == memory_id
-        assert engine.stats()["memories"] >= len(committed)
+        stored = engine.stats()["memories"]
+        assert stored >= len(committed)
+        # no memory without its leaf, no leaf without its memory
+        assert engine.store.audit_size("default") == stored
+    verdict = run("--store", url, "audit", "verify", "--json")
+    assert verdict.returncode == 0, verdict.stdout + verdict.stderr
+    assert json.loads(verdict.stdout)["memories_checked"] == stored

@@ -15,10 +15,11 @@ from typing import Annotated, Any, TypeVar
 
 import anyio.to_thread
 from fastapi import Depends, Request
+from fastapi.routing import APIRoute
 
 from cortex.audit.events import set_actor
 from cortex.core.config import Settings
-from cortex.core.errors import RateLimited, Unauthenticated
+from cortex.core.errors import InvalidInput, RateLimited, Unauthenticated
 from cortex.engine import Cortex
 from cortex.tenancy import Action, Principal
 from cortex.tenancy.jwt import JwtVerifier, looks_like_jwt
@@ -81,12 +82,37 @@ def _needs(action: Action) -> Callable[[Request], Awaitable[Principal]]:
         # The key lookup reads SQLite: on a worker thread. The actor is set here, in the
         # request's own context, so every later engine call (copied into its thread) and
         # so every audit leaf it writes names this caller.
+        _reject_unknown_query(request)
         principal = await run(authenticate, services(request), bearer_token(request))
         request.state.principal = principal
         set_actor(principal.subject)
         principal.require(action)
         return principal
     return dependency
+
+
+def _query_names(route: APIRoute) -> frozenset[str]:
+    cached: frozenset[str] | None = getattr(route, "_cortex_query_names", None)
+    if cached is not None:
+        return cached
+    names: set[str] = set()
+    pending = [route.dependant]
+    while pending:  # the route's own parameters and those of its dependencies
+        dependant = pending.pop()
+        names.update(p.alias for p in dependant.query_params)
+        pending.extend(dependant.dependencies)
+    found = frozenset(names)
+    route._cortex_query_names = found  # type: ignore[attr-defined]  (computed once per route)
+    return found
+
+
+def _reject_unknown_query(request: Request) -> None:
+    """A typo like ?namepsace= must fail loudly, not silently read everything."""
+    route = request.scope.get("route")
+    if isinstance(route, APIRoute):
+        unknown = set(request.query_params) - _query_names(route)
+        if unknown:
+            raise InvalidInput(f"unknown query parameter {sorted(unknown)[0]!r}", field="query")
 
 
 Reader = Annotated[Principal, Depends(_needs(Action.READ))]

@@ -20,7 +20,7 @@ from cortex.audit.checkpoint import Checkpoint, sign
 from cortex.audit.records import AuditLeaf, StoredCheckpoint
 from cortex.audit.signing import KeyFileError, SignatureError, Signer, load_or_create_signer
 from cortex.audit.verify import LogReport
-from cortex.core.errors import InvalidInput, MemoryNotFound, SigningKeyError
+from cortex.core.errors import MemoryNotFound, NotFound, SigningKeyError
 from cortex.core.models import MemoryFilter, Receipt, utcnow
 from cortex.store import Store
 
@@ -112,7 +112,8 @@ class AuditLog:
         """A proof that the log at ``new_size`` extends the log at ``old_size`` (RFC 9162)."""
         size = self.store.audit_size(tenant)
         if not 0 < old_size <= new_size <= size:
-            raise InvalidInput(f"need 0 < from <= to <= {size} (the log's size)", field="from")
+            raise NotFound(f"no consistency proof from {old_size} to {new_size}: the log has "
+                           f"{size} leaves (need 0 < from <= to <= {size})")
         tree = _Subtrees(self.store.audit_leaf_hashes(tenant, new_size))
         proof = merkle.consistency_proof(tree.hashes, old_size, new_size, subtree_root=tree.root)
         return {"from": old_size, "to": new_size, "from_root": _b64(tree.root(0, old_size)),

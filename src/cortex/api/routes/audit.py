@@ -12,7 +12,7 @@ from pydantic import BaseModel
 
 from cortex.api.deps import Admin, Reader, Svc, run
 from cortex.api.schemas import MEMORY_ID
-from cortex.core.errors import InvalidInput, NotFound
+from cortex.core.errors import NotFound
 from cortex.core.models import Receipt
 
 router = APIRouter(prefix="/v1/audit", tags=["audit"])
@@ -79,17 +79,17 @@ async def proof(memory_id: Annotated[str, Path(pattern=MEMORY_ID)], caller: Read
 @router.get("/consistency", response_model=Consistency,
             summary="Proof that the log at `to` extends the log at `from` (RFC 9162)")
 async def consistency(caller: Reader, svc: Svc,
-                      from_size: Annotated[int, Query(alias="from", ge=1)],
-                      to_size: Annotated[int, Query(alias="to", ge=1)]) -> Consistency:
-    if from_size > to_size:
-        raise InvalidInput("from must not exceed to", field="from")
+                      from_size: Annotated[int, Query(alias="from", ge=1, le=2**62)],
+                      to_size: Annotated[int, Query(alias="to", ge=1, le=2**62)]) -> Consistency:
+    if from_size > to_size:  # a proof that cannot exist, like one past the log's end
+        raise NotFound(f"no consistency proof from size {from_size} to the smaller size {to_size}")
     found = await run(svc.engine.audit.consistency, caller.tenant, from_size, to_size)
     return Consistency(from_size=found["from"], to_size=found["to"], from_root=found["from_root"],
                        to_root=found["to_root"], proof=found["proof"])
 
 
 @router.get("/events", response_model=EventsOut, summary="The log's events in order (paged)")
-async def events(caller: Admin, svc: Svc, after: Annotated[int, Query(ge=-1)] = -1,
+async def events(caller: Admin, svc: Svc, after: Annotated[int, Query(ge=-1, le=2**62)] = -1,
                  limit: Annotated[int, Query(ge=1, le=1000)] = 100) -> EventsOut:
     leaves = await run(svc.engine.audit.events, caller.tenant, after + 1, limit)
     out = [LeafOut(index=leaf.index, leaf_hash=leaf.leaf_hash.hex(), event=json.loads(leaf.event))
