@@ -102,7 +102,7 @@ def _query_names(route: APIRoute) -> frozenset[str]:
         names.update(p.alias for p in dependant.query_params)
         pending.extend(dependant.dependencies)
     found = frozenset(names)
-    setattr(route, "_cortex_query_names", found)  # computed once per route
+    route.__dict__["_cortex_query_names"] = found  # computed once per route
     return found
 
 
