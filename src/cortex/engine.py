@@ -43,6 +43,7 @@ from cortex.working import LocalWorkingMemory, WorkingMemory, WorkingMessage, es
 
 if TYPE_CHECKING:
     from cortex.audit.log import AuditLog
+    from cortex.governance.service import Governance
 
 DEFAULT_TENANT = "default"
 DEFAULT_NAMESPACE = "default"
@@ -76,6 +77,7 @@ class Cortex:
         self._pool_lock = threading.Lock()
         self._keys: KeyRing | None = None
         self._audit: AuditLog | None = None
+        self._governance: Governance | None = None
         self.audit_key: str | Path | None = audit_key
 
     @classmethod
@@ -110,6 +112,15 @@ class Cortex:
             return Path(self.audit_key)
         database = getattr(self.store, "path", None)
         return Path(f"{database}.audit-key") if database is not None else Path("cortex-audit.key")
+
+    @property
+    def governance(self) -> Governance:
+        """The signed constitution in force for this store, and its policy decisions."""
+        if self._governance is None:
+            from cortex.governance.service import Governance
+
+            self._governance = Governance(self.store)
+        return self._governance
 
     @property
     def keys(self) -> KeyRing:

@@ -11,7 +11,16 @@ from typing import Annotated
 
 import typer
 
-from cortex.cli import admin_cmds, audit_cmds, demo_cmd, import_cmd, memory_cmds, service_cmds, session_cmds
+from cortex.cli import (
+    admin_cmds,
+    audit_cmds,
+    constitution_cmds,
+    demo_cmd,
+    import_cmd,
+    memory_cmds,
+    service_cmds,
+    session_cmds,
+)
 from cortex.cli.state import CliState, CortexGroup
 from cortex.core.config import Settings
 
@@ -65,6 +74,7 @@ session_cmds.register(app)
 demo_cmd.register(app)
 service_cmds.register(app)
 audit_cmds.register(app)
+constitution_cmds.register(app)
 
 
 def _add_bench(parent: typer.Typer) -> None:

@@ -27,6 +27,14 @@
     │   ├── StoreCorrupt             500  cortex/store-corrupt       (not a database, bad page)
     │   └── MigrationError           500  cortex/migration           (edited or unknown migration)
     ├── EmbeddingError               502  cortex/embedding           (model or provider failed)
+    ├── ConstitutionRejected         422  cortex/constitution        (carries reason)
+    │   ├── ConstitutionInvalid      422  cortex/constitution-invalid
+    │   ├── ConstitutionUnderSigned  403  cortex/constitution-under-signed
+    │   ├── ConstitutionExpired      422  cortex/constitution-expired
+    │   ├── ConstitutionRollback     409  cortex/constitution-rollback
+    │   ├── ConstitutionVersionStep  409  cortex/constitution-version-step
+    │   └── ConstitutionFile         500  cortex/constitution-file  (unreadable file or key)
+    ├── PolicyInvalid                422  cortex/policy-invalid      (extra Cedar policies refused)
     └── AuditError                   500  cortex/audit
         ├── SigningKeyError          500  cortex/signing-key         (key file unreadable or too open)
         └── VerificationFailed       422  cortex/verification-failed (a receipt or log fails to verify)
@@ -176,6 +184,44 @@ class EmbeddingError(CortexError):
     type = "cortex/embedding"
 
 
+class ConstitutionRejected(CortexError):
+    status = 422
+    type = "cortex/constitution"
+
+
+class ConstitutionInvalid(ConstitutionRejected):
+    type = "cortex/constitution-invalid"
+
+
+class ConstitutionUnderSigned(ConstitutionRejected):
+    status = 403
+    type = "cortex/constitution-under-signed"
+
+
+class ConstitutionExpired(ConstitutionRejected):
+    type = "cortex/constitution-expired"
+
+
+class ConstitutionRollback(ConstitutionRejected):
+    status = 409
+    type = "cortex/constitution-rollback"
+
+
+class ConstitutionVersionStep(ConstitutionRejected):
+    status = 409
+    type = "cortex/constitution-version-step"
+
+
+class ConstitutionFile(ConstitutionRejected):
+    status = 500
+    type = "cortex/constitution-file"
+
+
+class PolicyInvalid(CortexError):
+    status = 422
+    type = "cortex/policy-invalid"
+
+
 class AuditError(CortexError):
     status = 500
     type = "cortex/audit"
@@ -207,6 +253,13 @@ __all__ = [
     "AuditError",
     "ConfigError",
     "Conflict",
+    "ConstitutionExpired",
+    "ConstitutionFile",
+    "ConstitutionInvalid",
+    "ConstitutionRejected",
+    "ConstitutionRollback",
+    "ConstitutionUnderSigned",
+    "ConstitutionVersionStep",
     "CortexError",
     "EmbeddingError",
     "Forbidden",
@@ -226,6 +279,7 @@ __all__ = [
     "NotFound",
     "NotReady",
     "PayloadTooLarge",
+    "PolicyInvalid",
     "QuotaExceeded",
     "RateLimited",
     "SigningKeyError",

@@ -537,6 +537,21 @@ class SQLiteStore:
         with translate_errors(self.path):
             return audit.latest_checkpoint(self._reader(), tenant)
 
+    # ---- constitution ----------------------------------------------------------------
+    def constitutions(self) -> builtins.list[tuple[int, str]]:
+        with translate_errors(self.path):
+            rows = self._reader().execute("SELECT version, envelope FROM constitutions ORDER BY version")
+            return [(r[0], r[1]) for r in rows]
+
+    def add_constitution(self, version: int, envelope: str, event: audit_events.AuditEvent) -> None:
+        with self._write_lock, write_transaction(self._writer, self.path) as conn:
+            latest = conn.execute("SELECT max(version) FROM constitutions").fetchone()[0]
+            if latest is not None and version != latest + 1:  # a concurrent apply won the race
+                raise Conflict(f"constitution version {version} does not follow the applied {latest}")
+            conn.execute("INSERT INTO constitutions (version, envelope, applied_at) VALUES (?, ?, ?)",
+                         (version, envelope, _now_us()))
+            audit.append(conn, event)
+
     # ---- maintenance -------------------------------------------------------------
     def probe(self) -> None:
         """Take and release the write lock: proves the file is there, writable and not stuck."""
