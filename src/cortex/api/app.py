@@ -25,7 +25,16 @@ from cortex.api import mcp_mount, problems
 from cortex.api.deps import Services, run
 from cortex.api.metrics import MeteredEmbedder, Metrics
 from cortex.api.middleware import ServiceMiddleware
-from cortex.api.routes import admin, audit, health, memories, namespaces, recall, sessions
+from cortex.api.routes import (
+    admin,
+    audit,
+    constitution,
+    health,
+    memories,
+    namespaces,
+    recall,
+    sessions,
+)
 from cortex.core.config import Settings
 from cortex.core.errors import CortexError
 from cortex.embed import Embedder
@@ -55,6 +64,7 @@ def create_app(settings: Settings | None = None, *, engine: Cortex | None = None
         app.state.services = svc
         app.state.mcp_app = mcp_mount.build(svc)
         log.info("audit checkpoints are signed by %s", svc.engine.audit.public_key())  # fail closed
+        _check_constitution(svc, metrics)  # fail closed: invalid, expired or under-signed stops here
         threading.Thread(target=_load_model, args=(svc,), name="cortex-model-load", daemon=True).start()
         try:
             async with app.state.mcp_app.lifespan(), anyio.create_task_group() as tasks:
@@ -71,7 +81,7 @@ def create_app(settings: Settings | None = None, *, engine: Cortex | None = None
                   lifespan=lifespan)
     app.state.metrics = metrics
     problems.install(app)
-    for module in (memories, recall, sessions, namespaces, admin, audit, health):
+    for module in (memories, recall, sessions, namespaces, admin, audit, constitution, health):
         app.include_router(module.router)
     app.router.routes.append(Route("/mcp", endpoint=mcp_mount.Endpoint()))  # not in the OpenAPI
     app.add_middleware(ServiceMiddleware, metrics=metrics, max_body_bytes=cfg.max_body_bytes)
@@ -110,6 +120,13 @@ def _services(cfg: Settings, engine: Cortex | None, embedder: Embedder | None,
                     "enforces 1/%d of the tenant limit", share, share)
     return Services(engine=engine, settings=cfg, limiter=open_rate_limiter(redis_url), jwt=jwt,
                     rate=cfg.rate_limit_rps / share, burst=max(1, cfg.rate_limit_burst // share))
+
+
+def _check_constitution(svc: Services, metrics: Metrics) -> None:
+    document = svc.engine.governance.current()
+    metrics.constitution_verify.set(svc.engine.governance.verify_seconds)
+    if document is not None:
+        log.info("constitution version %d in force until %s", document.version, document.expires)
 
 
 async def _checkpoints(svc: Services, every: float) -> None:

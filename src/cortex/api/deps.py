@@ -83,12 +83,19 @@ def _needs(action: Action) -> Callable[[Request], Awaitable[Principal]]:
         # request's own context, so every later engine call (copied into its thread) and
         # so every audit leaf it writes names this caller.
         _reject_unknown_query(request)
-        principal = await run(authenticate, services(request), bearer_token(request))
-        request.state.principal = principal
+        principal = await run(_admit, request, bearer_token(request), action)
         set_actor(principal.subject)
-        principal.require(action)
         return principal
     return dependency
+
+
+def _admit(request: Request, token: str, action: Action) -> Principal:
+    svc = services(request)
+    principal = authenticate(svc, token)
+    request.state.principal = principal  # for the access log, also when refused below
+    set_actor(principal.subject)  # this thread's context: a deny leaf names the caller
+    svc.engine.governance.authorize(principal, action.value)
+    return principal
 
 
 def _query_names(route: APIRoute) -> frozenset[str]:

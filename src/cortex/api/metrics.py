@@ -11,7 +11,7 @@ import os
 from collections.abc import Iterator
 from typing import Any
 
-from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.multiprocess import MultiProcessCollector
 from prometheus_client.registry import Collector
@@ -33,6 +33,9 @@ class Metrics:
         self.recall_seconds = Histogram("cortex_recall_duration_seconds",
                                         "Engine time of one recall (embedding, search, fusion).",
                                         buckets=_LATENCY_BUCKETS, registry=self.registry)
+        self.constitution_verify = Gauge(
+            "cortex_constitution_verify_seconds", "Time to verify the constitution chain at start-up.",
+            registry=self.registry, multiprocess_mode="max")
         self.embed_batch = Histogram("cortex_embed_batch_size", "Texts per call to the embedding model.",
                                      buckets=(1, 2, 4, 8, 16, 32, 64, 128, 256), registry=self.registry)
 

@@ -44,6 +44,7 @@ def serve(
     state.override(**{k: v for k, v in {"host": host, "port": port, "workers": workers}.items()
                       if v is not None})
     cfg = state.config
+    state.engine().governance.current()  # fail closed: one line and exit 1 if it does not verify
     _first_admin_key(state)
     state.close()  # the workers open their own engines
     os.environ["CORTEX_STORE_URL"] = cfg.store_url  # workers read settings from CORTEX_*

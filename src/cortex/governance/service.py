@@ -26,6 +26,7 @@ from cortex.governance.errors import ConstitutionError, ConstitutionFailure, Pol
 from cortex.governance.policy import Decision, PolicyEngine
 from cortex.governance.signing import SignedConstitution, key_id, public_key_b64, write_private_key
 from cortex.store import Store
+from cortex.tenancy.principal import Action, Principal
 
 SYSTEM_TENANT = "_system"  # the audit log of server-wide changes (tenants may not start with "_")
 
@@ -85,6 +86,24 @@ class Governance:
         with self._lock:
             self._loaded = None
         return document
+
+    def authorize(self, principal: Principal, action: str, namespace: str = "*",
+                  kind: str | None = None) -> None:
+        """Allow, or raise Forbidden with the reason after logging the deny as an audit leaf.
+
+        The credential's role is checked first (built in); then, when a constitution is in
+        force, its Cedar policies (deny by default, forbid overrides permit)."""
+        if not principal.can(Action(action)):
+            reason = f"role {principal.role.value} may not {action}"
+        else:
+            decision = self.decide(principal.tenant, principal.role.value, action, namespace, kind)
+            if decision is None or decision.allowed:
+                return
+            reason = decision.reason
+        self.store.record([event(principal.tenant, "policy.deny", utcnow(), namespace=None if namespace == "*"
+                                 else namespace, decision="deny", reason=reason,
+                                 detail={"action": action, **({"kind": kind} if kind else {})})])
+        raise errors.Forbidden(reason, action=action)
 
     def decide(self, tenant: str, role: str, action: str, namespace: str = "*",
                kind: str | None = None) -> Decision | None:

@@ -71,8 +71,8 @@ class CortexTools:
     async def _call(self, ctx: Context, action: Action, work: Callable[[Principal], T]) -> T:
         try:
             who = self.principal(ctx)
-            who.require(action)
             set_actor(who.subject)  # audit leaves name the caller (copied into the thread)
+            await anyio.to_thread.run_sync(self.engine.governance.authorize, who, action.value)
             return await anyio.to_thread.run_sync(work, who)
         except CortexError as exc:  # the SDK turns a ToolError into an isError result
             raise ToolError(describe(exc)) from exc

@@ -49,7 +49,8 @@ async def metrics(request: Request, svc: Svc) -> Response:
 
 
 def _run_checks(svc: Services) -> dict[str, Check]:
-    checks = {"store": _timed(svc.engine.store.probe), "model": _timed(lambda: _model(svc))}
+    checks = {"store": _timed(svc.engine.store.probe), "model": _timed(lambda: _model(svc)),
+              "constitution": _timed(svc.engine.governance.current)}
     if svc.settings.redis_url is not None:
         checks["redis"] = _timed(lambda: svc.limiter.hit("cortex:readyz", 1e9, 1_000_000))
     return checks

@@ -84,22 +84,24 @@ async def history(memory_id: MemoryId, caller: Reader, svc: Svc) -> History:
 @router.patch("/{memory_id:ulid}", response_model=Memory,
               summary="Update: write a new version; the old one stays in history")
 async def update(memory_id: MemoryId, body: UpdateIn, caller: Writer, svc: Svc) -> Memory:
-    await run(visible, svc, caller, memory_id)
+    await run(visible, svc, caller, memory_id, "write")
     return await run(svc.engine.update, memory_id, tenant=caller.tenant, **body.changes())
 
 
 @router.delete("/{memory_id:ulid}", response_model=Deleted,
                summary="Forget: hard-delete every version, its vector and full-text rows")
 async def forget(memory_id: MemoryId, caller: Writer, svc: Svc) -> Deleted:
-    await run(visible, svc, caller, memory_id)
+    await run(visible, svc, caller, memory_id, "write")
     return Deleted(deleted=await run(svc.engine.forget, memory_id, tenant=caller.tenant))
 
 
-def visible(svc: Services, caller: Principal, memory_id: str) -> Memory:
-    """Another tenant's memory, or one outside the key's namespaces, does not exist here."""
+def visible(svc: Services, caller: Principal, memory_id: str, action: str = "read") -> Memory:
+    """Another tenant's memory, or one outside the key's namespaces, does not exist here;
+    the constitution's policy then decides on this memory's namespace and kind."""
     memory = svc.engine.get(memory_id, tenant=caller.tenant)
     if not caller.sees(memory.namespace):
         raise MemoryNotFound(f"no memory {memory_id}", id=memory_id)
+    svc.engine.governance.authorize(caller, action, memory.namespace, memory.kind.value)
     return memory
 
 
@@ -111,6 +113,8 @@ def _write(svc: Services, caller: Principal, items: list[RememberIn]) -> list[Re
         except InvalidInput as exc:
             exc.detail.setdefault("index", index)
             raise
+    for kind, namespace in sorted({(str(i.get("kind", "episode")), str(i["namespace"])) for i in raw}):
+        svc.engine.governance.authorize(caller, "write", namespace, kind)
     check_quota(svc, caller.tenant, raw)
     return svc.engine.remember_many(raw, tenant=caller.tenant)
 
