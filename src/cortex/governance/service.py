@@ -87,21 +87,25 @@ class Governance:
             self._loaded = None
         return document
 
-    def authorize(self, principal: Principal, action: str, namespace: str = "*",
+    def authorize(self, principal: Principal, action: str, namespace: str | None = None,
                   kind: str | None = None) -> None:
         """Allow, or raise Forbidden with the reason after logging the deny as an audit leaf.
 
-        The credential's role is checked first (built in); then, when a constitution is in
-        force, its Cedar policies (deny by default, forbid overrides permit)."""
+        The credential's role is checked first (built in). With a ``namespace`` (``"*"`` for
+        a request across namespaces or a tenant-wide one such as sessions), the constitution
+        in force then decides with its Cedar policies (deny by default, forbid wins)."""
         if not principal.can(Action(action)):
             reason = f"role {principal.role.value} may not {action}"
+        elif namespace is None:
+            return
         else:
             decision = self.decide(principal.tenant, principal.role.value, action, namespace, kind)
             if decision is None or decision.allowed:
                 return
             reason = decision.reason
-        self.store.record([event(principal.tenant, "policy.deny", utcnow(), namespace=None if namespace == "*"
-                                 else namespace, decision="deny", reason=reason,
+        where = None if namespace in (None, "*") else namespace
+        self.store.record([event(principal.tenant, "policy.deny", utcnow(), namespace=where,
+                                 decision="deny", reason=reason,
                                  detail={"action": action, **({"kind": kind} if kind else {})})])
         raise errors.Forbidden(reason, action=action)
 

@@ -8,7 +8,7 @@ worker thread and the event loop keeps serving other calls.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import Annotated, Any, TypeVar
 
@@ -77,11 +77,21 @@ class CortexTools:
         except CortexError as exc:  # the SDK turns a ToolError into an isError result
             raise ToolError(describe(exc)) from exc
 
-    def _visible(self, who: Principal, memory_id: str) -> Memory:
+    def _allow(self, who: Principal, action: str, namespaces: Sequence[str] | None, kind: str | None = None,
+               ) -> None:
+        """The constitution's decision per namespace (``*`` across namespaces), as over HTTP."""
+        for namespace in namespaces or ("*",):
+            self.engine.governance.authorize(who, action, namespace, kind)
+
+    def _visible(self, who: Principal, memory_id: str, action: str = "read") -> Memory:
         memory = self.engine.get(memory_id, tenant=who.tenant)
-        if not who.sees(memory.namespace):
-            raise MemoryNotFound(f"no memory {memory_id}", id=memory_id)
+        self._allow_memory(who, memory, action)
         return memory
+
+    def _allow_memory(self, who: Principal, memory: Memory, action: str) -> None:
+        if not who.sees(memory.namespace):
+            raise MemoryNotFound(f"no memory {memory.id}", id=memory.id)
+        self._allow(who, action, [memory.namespace], memory.kind.value)
 
     async def remember(
         self, ctx: Context, text: Text, namespace: Namespace = DEFAULT_NAMESPACE,
@@ -103,6 +113,7 @@ class CortexTools:
 
         def work(who: Principal) -> Remembered:
             who.require_namespace(namespace)
+            self._allow(who, "write", [namespace], Kind(kind).value)
             if self.quota is not None:
                 self.engine.validate(item)  # bad input is reported before a full quota, as over HTTP
                 self.quota(who.tenant, [item])
@@ -127,6 +138,7 @@ class CortexTools:
         def work(who: Principal) -> Recalled:
             if session is not None:
                 who.require_unscoped("sessions")
+            self._allow(who, "read", who.scope(namespace))
             hits = self.engine.recall(
                 query, namespace=who.scope(namespace), k=k, kinds=kinds, tags=tags, as_of=as_of,
                 occurred_after=occurred_after, occurred_before=occurred_before, session=session,
@@ -136,7 +148,7 @@ class CortexTools:
 
     async def forget(self, ctx: Context, memory_id: MemoryId) -> Forgotten:
         def work(who: Principal) -> Forgotten:
-            self._visible(who, memory_id)
+            self._visible(who, memory_id, "write")
             deleted = self.engine.forget(memory_id, tenant=who.tenant)
             if not deleted:  # deleted by someone else since the check
                 raise MemoryNotFound(f"no memory {memory_id}", id=memory_id)
@@ -158,7 +170,7 @@ class CortexTools:
             if text is None and metadata is None and tags is None and importance is None:
                 raise InvalidInput("give at least one of text, metadata, tags or importance",
                                    field="text")
-            self._visible(who, memory_id)
+            self._visible(who, memory_id, "write")
             return MemoryView.of(self.engine.update(
                 memory_id, text=text, metadata=metadata, tags=tags, importance=importance,
                 tenant=who.tenant))
@@ -174,6 +186,7 @@ class CortexTools:
         after: Annotated[str | None, Field(description="`next_after` from the previous page.")] = None,
     ) -> MemoryPage:
         def work(who: Principal) -> MemoryPage:
+            self._allow(who, "read", who.scope(namespace))
             # engine.list filters on several namespaces like recall; its annotation says one.
             memories = self.engine.list(
                 namespace=who.scope(namespace),
@@ -190,6 +203,7 @@ class CortexTools:
     ) -> WorkingMessage:
         def work(who: Principal) -> WorkingMessage:
             who.require_unscoped("sessions")
+            self._allow(who, "write", None)
             return self.engine.session_append(session, text, role=role, speaker=speaker,
                                               tenant=who.tenant)
         return await self._call(ctx, Action.WRITE, work)
@@ -197,6 +211,7 @@ class CortexTools:
     async def session_context(self, ctx: Context, session: SessionName) -> SessionContext:
         def work(who: Principal) -> SessionContext:
             who.require_unscoped("sessions")
+            self._allow(who, "read", None)
             return SessionContext(session=session,
                                   messages=self.engine.session_messages(session, tenant=who.tenant))
         return await self._call(ctx, Action.READ, work)

@@ -65,6 +65,8 @@ async def list_memories(
     include_superseded: bool = False,
 ) -> MemoryPage:
     scope = caller.scope(namespace or None)
+    for space in scope or ("*",):
+        await run(svc.engine.governance.authorize, caller, "read", space)
     items = await run(svc.engine.list, namespace=scope, kinds=kind or None, tags=tag or None,
                       limit=limit, after=after, include_superseded=include_superseded, tenant=caller.tenant)
     return MemoryPage(items=items, next=items[-1].id if len(items) == limit else None)

@@ -7,10 +7,16 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Request
 
-from cortex.api.deps import Reader, Svc, run
+from cortex.api.deps import Reader, Services, Svc, run
 from cortex.api.schemas import HitOut, RecallIn, RecallOut
+from cortex.tenancy import Principal
 
 router = APIRouter(prefix="/v1", tags=["recall"])
+
+
+def _authorize_reads(svc: Services, caller: Principal, scope: tuple[str, ...] | None) -> None:
+    for namespace in scope or ("*",):
+        svc.engine.governance.authorize(caller, "read", namespace)
 
 
 @router.post("/recall", response_model=RecallOut, summary="Recall what matters for a query")
@@ -20,6 +26,7 @@ async def recall(body: RecallIn, caller: Reader, svc: Svc, request: Request,
     if body.session is not None:
         caller.require_unscoped("sessions")
     scope = caller.scope(body.namespace)
+    await run(_authorize_reads, svc, caller, scope)
     started = time.perf_counter()
     hits = await run(svc.engine.recall, body.query, namespace=scope, k=body.k, kinds=body.kinds,
                      tags=body.tags, metadata=body.metadata, as_of=body.as_of,

@@ -18,6 +18,7 @@ SessionId = Annotated[str, Path(pattern=SESSION, description="Session id, e.g. c
              response_model=WorkingMessage, summary="Append a message to a session")
 async def append(session: SessionId, body: MessageIn, caller: Writer, svc: Svc) -> WorkingMessage:
     caller.require_unscoped("sessions")
+    await run(svc.engine.governance.authorize, caller, "write", "*")
     return await run(svc.engine.session_append, session, body.text, role=body.role,
                      speaker=body.speaker, tenant=caller.tenant)
 
@@ -26,6 +27,7 @@ async def append(session: SessionId, body: MessageIn, caller: Writer, svc: Svc) 
             summary="A session's messages, oldest first")
 async def messages(session: SessionId, caller: Reader, svc: Svc) -> SessionOut:
     caller.require_unscoped("sessions")
+    await run(svc.engine.governance.authorize, caller, "read", "*")
     found = await run(svc.engine.session_messages, session, tenant=caller.tenant)
     return SessionOut(session=session, messages=found)
 
@@ -33,5 +35,6 @@ async def messages(session: SessionId, caller: Reader, svc: Svc) -> SessionOut:
 @router.delete("/{session}", response_model=Cleared, summary="Clear a session's messages")
 async def clear(session: SessionId, caller: Writer, svc: Svc) -> Cleared:
     caller.require_unscoped("sessions")
+    await run(svc.engine.governance.authorize, caller, "write", "*")
     cleared = await run(svc.engine.session_clear, session, tenant=caller.tenant)
     return Cleared(session=session, cleared=cleared)
