@@ -158,9 +158,8 @@ def test_a_malformed_document_is_invalid(mem: Cortex, keys: Keys) -> None:
 
 @pytest.mark.anyio
 async def test_mcp_tools_follow_the_same_constitution(mem: Cortex, keys: Keys) -> None:
-    from mcp import Client
-
     from cortex.mcp import create_mcp_server, fixed_principal
+    from mcp import Client
 
     v1, files = keys
     mem.governance.apply(v1)
