@@ -39,6 +39,8 @@ def test_keys_create_rejects_bad_input_and_writes_nothing(cli: Run, store_url: s
                  ["--namespace", "bad namespace"]):
         result = cli("--store", store_url, "keys", "create", *args)
         assert result.exit_code == 1 and result.stderr.startswith("error: "), args
+    reserved = cli("--store", store_url, "--tenant", "_system", "keys", "create")
+    assert reserved.exit_code == 1 and "reserved" in reserved.stderr
     assert payload(cli("--store", store_url, "keys", "list", "--json"))["keys"] == []
 
 

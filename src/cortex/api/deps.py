@@ -69,6 +69,8 @@ def authenticate(svc: Services, token: str) -> Principal:
         principal = svc.jwt.verify(token)
     else:
         principal = svc.engine.keys.authenticate(token)
+    if principal.tenant.startswith("_"):  # reserved (the _system audit log), even for a JWT
+        raise Unauthenticated("tenant names starting with '_' are reserved")
     if svc.rate > 0:
         decision = svc.limiter.hit(principal.tenant, svc.rate, svc.burst)
         if not decision.allowed:

@@ -125,6 +125,8 @@ def _tenant(tenant: str) -> str:
     if not isinstance(tenant, str) or not tenant.strip() or len(tenant) > 128 or tenant != tenant.strip():
         raise InvalidInput("tenant must be a non-empty string of at most 128 characters without "
                            "surrounding spaces", field="tenant")
+    if tenant.startswith("_"):  # _system holds server-wide audit events
+        raise InvalidInput("tenant names starting with '_' are reserved", field="tenant")
     return tenant
 
 
