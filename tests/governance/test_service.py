@@ -178,3 +178,32 @@ async def test_mcp_tools_follow_the_same_constitution(mem: Cortex, keys: Keys) -
 @pytest.fixture
 def anyio_backend() -> str:
     return "asyncio"
+
+
+LEGAL = """
+@id("legal-is-read-only")
+forbid (principal, action == Cortex::Action::"write", resource)
+when { resource.namespace like "legal/*" };
+"""
+
+
+def test_tenant_policies_narrow_only_that_tenant(mem: Cortex, keys: Keys) -> None:
+    from cortex.core.errors import ConstitutionInvalid as Invalid
+    from cortex.core.errors import PolicyInvalid
+
+    with pytest.raises(Invalid):  # nothing to add to before a constitution is in force
+        mem.governance.set_tenant_policies("acme", LEGAL)
+    mem.governance.apply(keys[0])
+    mem.governance.set_tenant_policies("acme", LEGAL)
+    admin = Principal(tenant="acme", role=Role.ADMIN, subject="key:a")
+    other = Principal(tenant="globex", role=Role.ADMIN, subject="key:g")
+    with pytest.raises(Forbidden) as denied:
+        mem.governance.authorize(admin, "write", "legal/contracts", "document")
+    assert "legal-is-read-only" in denied.value.message
+    mem.governance.authorize(admin, "read", "legal/contracts", "document")
+    mem.governance.authorize(other, "write", "legal/contracts", "document")
+    with pytest.raises(PolicyInvalid):  # a tenant may narrow the constitution, never widen it
+        mem.governance.set_tenant_policies("acme", '@id("all") permit (principal, action, resource);')
+    assert mem.governance.tenant_policies("acme") == LEGAL
+    changes = [json.loads(leaf.event)["action"] for leaf in mem.store.audit_leaves("acme", 0, 10)]
+    assert changes == ["tenant.policies", "policy.deny"]

@@ -20,7 +20,7 @@ from pydantic import BaseModel, ConfigDict
 
 Action = Literal[
     "memory.remember", "memory.update", "memory.forget", "memory.expire", "memory.erase",
-    "key.create", "key.revoke", "constitution.apply", "policy.deny", "policy.redact",
+    "key.create", "key.revoke", "constitution.apply", "tenant.policies", "policy.deny", "policy.redact",
 ]
 
 _actor: contextvars.ContextVar[str] = contextvars.ContextVar("cortex_actor", default="library")

@@ -185,5 +185,35 @@ def apply(ctx: typer.Context, file: File, json_output: JsonFlag = False) -> None
         f"applied constitution version {document.version}", markup=False)
 
 
+@constitution_app.command("policies")
+def policies(ctx: typer.Context,
+             file: Annotated[Path | None, typer.Argument(
+                 help="Cedar policies to set for --tenant ('-': stdin; empty: clear).")] = None,
+             json_output: JsonFlag = False) -> None:
+    """Show, or replace, the tenant's own Cedar policies (forbid only, each with an @id).
+
+    They are added to the policies generated from the constitution for this tenant, so a
+    tenant can narrow what the constitution allows but never widen it.
+
+    Examples:
+
+      cortex --tenant acme constitution policies
+
+      cortex --tenant acme constitution policies legal-read-only.cedar
+    """
+    import sys
+
+    state = get_state(ctx, json_output)
+    governance = state.engine().governance
+    if file is not None:
+        text = sys.stdin.read() if str(file) == "-" else file.read_text(encoding="utf-8")
+        governance.set_tenant_policies(state.config.tenant, text)
+    current = governance.tenant_policies(state.config.tenant)
+    if state.json:
+        state.emit({"tenant": state.config.tenant, "policies": current})
+    else:
+        state.out.print(current or "(no tenant policies)", markup=False, highlight=False)
+
+
 def register(app: typer.Typer) -> None:
     app.add_typer(constitution_app, name="constitution")

@@ -57,6 +57,7 @@ class Governance:
         self.store = store
         self._lock = threading.Lock()
         self._loaded: tuple[int, Constitution, PolicyEngine] | None = None
+        self._tenant_engines: dict[str, tuple[int, str, PolicyEngine]] = {}
         self.verify_seconds = 0.0  # how long the last chain verification took (a metric)
 
     def current(self, now: datetime | None = None) -> Constitution | None:
@@ -115,7 +116,40 @@ class Governance:
         found = self._load()
         if found is None:
             return None
-        return found[2].decide(tenant, role, action, tenant, namespace, kind)
+        return self._engine_for(tenant, found).decide(tenant, role, action, tenant, namespace, kind)
+
+    def tenant_policies(self, tenant: str) -> str:
+        return self.store.tenant_policies(tenant)
+
+    def set_tenant_policies(self, tenant: str, policies: str) -> None:
+        """Replace a tenant's own Cedar policies (each with an ``@id``, forbid only); they are
+        checked against the schema and the constitution in force before they are stored."""
+        found = self._load()
+        if found is not None and policies.strip():
+            with governed_errors():
+                PolicyEngine(found[1], policies)
+        elif policies.strip():
+            raise errors.ConstitutionInvalid("apply a constitution before adding tenant policies")
+        self.store.set_tenant_policies(tenant, policies, event(
+            tenant, "tenant.policies", utcnow(), detail={"sha256": _sha256(policies.encode()),
+                                                         "bytes": len(policies.encode())}))
+        with self._lock:
+            self._tenant_engines.pop(tenant, None)
+
+    def _engine_for(self, tenant: str, found: tuple[int, Constitution, PolicyEngine]) -> PolicyEngine:
+        """The constitution's engine, or one with the tenant's extras (rebuilt when either changes)."""
+        extra = self.store.tenant_policies(tenant)
+        if not extra.strip():
+            return found[2]
+        with self._lock:
+            cached = self._tenant_engines.get(tenant)
+            if cached is not None and cached[0] == found[0] and cached[1] == extra:
+                return cached[2]
+        with governed_errors():
+            engine = PolicyEngine(found[1], extra)
+        with self._lock:
+            self._tenant_engines[tenant] = (found[0], extra, engine)
+        return engine
 
     def _load(self, now: datetime | None = None) -> tuple[int, Constitution, PolicyEngine] | None:
         rows = self.store.constitutions()

@@ -10,6 +10,7 @@ from datetime import timedelta
 from typing import Annotated
 
 from fastapi import APIRouter, Path, status
+from pydantic import BaseModel, Field
 
 from cortex.api.deps import Admin, Svc, run
 from cortex.api.schemas import KeyCreated, KeyIn, KeysOut, Limits, TenantOut
@@ -25,6 +26,22 @@ async def tenant(caller: Admin, svc: Svc) -> TenantOut:
     return TenantOut(tenant=caller.tenant, usage=usage, limits=Limits(
         rate_limit_rps=cfg.rate_limit_rps, rate_limit_burst=cfg.rate_limit_burst,
         max_memories=cfg.max_memories_per_tenant, max_bytes=cfg.max_bytes_per_tenant))
+
+
+class TenantPolicies(BaseModel):
+    policies: str = Field(max_length=65_536, description="Cedar policies, each with an @id; forbid only.")
+
+
+@router.get("/tenant/policies", response_model=TenantPolicies, summary="This tenant's own Cedar policies")
+async def get_policies(caller: Admin, svc: Svc) -> TenantPolicies:
+    return TenantPolicies(policies=await run(svc.engine.governance.tenant_policies, caller.tenant))
+
+
+@router.put("/tenant/policies", response_model=TenantPolicies,
+            summary="Replace this tenant's own Cedar policies (forbid only; checked, then logged)")
+async def set_policies(body: TenantPolicies, caller: Admin, svc: Svc) -> TenantPolicies:
+    await run(svc.engine.governance.set_tenant_policies, caller.tenant, body.policies)
+    return body
 
 
 @router.get("/keys", response_model=KeysOut, summary="This tenant's API keys (never their secrets)")

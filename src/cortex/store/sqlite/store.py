@@ -552,6 +552,19 @@ class SQLiteStore:
                          (version, envelope, _now_us()))
             audit.append(conn, event)
 
+    def tenant_policies(self, tenant: str) -> str:
+        with translate_errors(self.path):
+            row = self._reader().execute("SELECT policies FROM tenant_policies WHERE tenant = ?",
+                                         (tenant,)).fetchone()
+        return "" if row is None else str(row[0])
+
+    def set_tenant_policies(self, tenant: str, policies: str, event: audit_events.AuditEvent) -> None:
+        with self._write_lock, write_transaction(self._writer, self.path) as conn:
+            conn.execute("INSERT INTO tenant_policies (tenant, policies, updated_at) VALUES (?, ?, ?)"
+                         " ON CONFLICT (tenant) DO UPDATE SET policies = excluded.policies,"
+                         " updated_at = excluded.updated_at", (tenant, policies, _now_us()))
+            audit.append(conn, event)
+
     # ---- maintenance -------------------------------------------------------------
     def probe(self) -> None:
         """Take and release the write lock: proves the file is there, writable and not stuck."""
