@@ -189,3 +189,30 @@ def test_quotas_refuse_writes_beyond_the_limit_and_change_nothing(
         assert len(client.get("/v1/memories", headers=key).json()["items"]) == 1
         usage = app.state.services.engine.usage(tenant="acme")
         assert (usage.memories, usage.bytes) == (1, len(b"one") + len(b"{}"))
+
+
+def test_two_api_nodes_share_one_rate_limit_through_redis(tmp_path: Path, embedder: CachingEmbedder) -> None:
+    import uuid
+
+    import redis
+
+    from tests.conftest import skip_or_fail
+
+    url = "redis://127.0.0.1:6379/15"
+    try:
+        redis.Redis.from_url(url).ping()
+    except redis.exceptions.ConnectionError:
+        skip_or_fail("Redis on 127.0.0.1:6379")
+    tenant = f"shared-{uuid.uuid4().hex[:8]}"  # a fresh limiter key for this run
+    store = settings_for(tmp_path, rate_limit_rps=0.5, rate_limit_burst=3, redis_url=url).store_url
+    node_a = create_app(settings_for(tmp_path, rate_limit_rps=0.5, rate_limit_burst=3, redis_url=url),
+                        embedder=embedder)
+    node_b = create_app(settings_for(tmp_path, rate_limit_rps=0.5, rate_limit_burst=3, redis_url=url),
+                        embedder=embedder)
+    with serve(node_a) as base_a, serve(node_b) as base_b, httpx.Client() as client:
+        assert node_a.state.services.engine.store.url == store
+        key = bearer(node_a.state.services.engine.keys.create(tenant, "reader").key)
+        codes = [client.get(f"{base}/v1/namespaces", headers=key).status_code
+                 for base in (base_a, base_b, base_a, base_b)]
+        assert codes == [200, 200, 200, 429]  # a burst of 3 across both nodes, not 3 each
+        assert client.get(f"{base_b}/readyz").json()["checks"]["redis"]["ok"] is True

@@ -71,6 +71,10 @@ def test_lists_recall_sessions_and_namespaces_never_cross(api: Api, planted: dic
     assert [(s["namespace"], s["memories"]) for s in spaces] == [("vault", 1)]
     keys = api.call("GET", "/v1/keys", "acme:admin").json()["keys"]
     assert {k["tenant"] for k in keys} == {"acme"}
+    log = api.call("GET", "/v1/audit/export", "acme:admin").text
+    assert planted["id"] not in log and '"tenant":"globex"' not in log.replace("\\", "")
+    proof = api.call("GET", f"/v1/audit/proof/{planted['id']}", "acme:admin")
+    assert proof.status_code == 404 and proof.json()["type"] == "cortex/memory-not-found"
 
 
 def test_a_tenant_in_the_body_is_rejected_not_obeyed(api: Api) -> None:
@@ -102,9 +106,15 @@ ROUTES: list[tuple[str, str, dict[str, Any] | None, str]] = [
     ("PATCH", "/v1/memories/{id}", {"importance": 0.9}, "write"),
     ("POST", "/v1/sessions/s1/messages", {"text": "hello"}, "write"),
     ("DELETE", "/v1/sessions/s1", None, "write"),
+    ("GET", "/v1/audit/checkpoint", None, "read"),
+    ("GET", "/v1/audit/proof/{id}", None, "read"),
+    ("GET", "/v1/audit/consistency?from=1&to=2", None, "read"),
     ("GET", "/v1/tenant", None, "admin"),
+    ("GET", "/v1/tenant/policies", None, "admin"),
     ("GET", "/v1/keys", None, "admin"),
     ("POST", "/v1/keys", {"role": "reader"}, "admin"),
+    ("GET", "/v1/audit/events", None, "admin"),
+    ("GET", "/v1/audit/export", None, "admin"),
 ]
 ALLOWED = {"admin": {"read", "write", "admin"}, "writer": {"read", "write"}, "reader": {"read"}}
 
