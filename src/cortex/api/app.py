@@ -115,7 +115,7 @@ def _services(cfg: Settings, engine: Cortex | None, embedder: Embedder | None,
     # In-process limits with N workers: each enforces 1/N (the kernel spreads connections
     # about evenly). Redis makes one shared, exact limit.
     share = cfg.workers if redis_url is None else 1
-    if share > 1:
+    if share > 1 and cfg.rate_limit_rps > 0:
         log.warning("rate limits are per worker without CORTEX_REDIS_URL: each of %d workers "
                     "enforces 1/%d of the tenant limit", share, share)
     return Services(engine=engine, settings=cfg, limiter=open_rate_limiter(redis_url), jwt=jwt,
