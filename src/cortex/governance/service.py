@@ -152,12 +152,16 @@ class Governance:
         return engine
 
     def _load(self, now: datetime | None = None) -> tuple[int, Constitution, PolicyEngine] | None:
-        rows = self.store.constitutions()
-        if not rows:
+        # On the request path: one indexed read of the newest version, and the verified chain
+        # only when it changed (another process may have applied one).
+        version = self.store.constitution_version()
+        if version is None:
             return None
         with self._lock:
-            if self._loaded is not None and self._loaded[0] == rows[-1][0] and now is None:
+            if self._loaded is not None and self._loaded[0] == version and now is None:
                 return self._loaded
+        rows = self.store.constitutions()
+        with self._lock:
             started = time.perf_counter()
             with governed_errors():
                 chain = [SignedConstitution.from_data(_json(text)) for _, text in rows]

@@ -100,6 +100,9 @@ class Store(Protocol):
     def constitutions(self) -> builtins.list[tuple[int, str]]:
         """(version, signed envelope JSON) of every applied version, oldest first."""
         ...
+    def constitution_version(self) -> int | None:
+        """The newest applied version (one indexed read: checked on every policy decision)."""
+        ...
     def add_constitution(self, version: int, envelope: str, event: AuditEvent) -> None: ...
     def tenant_policies(self, tenant: str) -> str:
         """The tenant's own Cedar policies ("" when none)."""

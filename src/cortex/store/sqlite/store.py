@@ -543,6 +543,11 @@ class SQLiteStore:
             rows = self._reader().execute("SELECT version, envelope FROM constitutions ORDER BY version")
             return [(r[0], r[1]) for r in rows]
 
+    def constitution_version(self) -> int | None:
+        with translate_errors(self.path):
+            row = self._reader().execute("SELECT max(version) FROM constitutions").fetchone()
+        return None if row[0] is None else int(row[0])
+
     def add_constitution(self, version: int, envelope: str, event: audit_events.AuditEvent) -> None:
         with self._write_lock, write_transaction(self._writer, self.path) as conn:
             latest = conn.execute("SELECT max(version) FROM constitutions").fetchone()[0]
