@@ -54,17 +54,21 @@ class AuditLog:
     # ---- tree heads ----------------------------------------------------------------
     def checkpoint(self, tenant: str) -> StoredCheckpoint | None:
         """The newest signed checkpoint, signing a new one first if the log has grown."""
+        return self._checkpoint(tenant)[0]
+
+    def _checkpoint(self, tenant: str) -> tuple[StoredCheckpoint | None, list[bytes] | None]:
+        """``checkpoint``, plus the leaf hashes it read when it signed (proofs reuse them)."""
         with self._lock:
             size = self.store.audit_size(tenant)
             latest = self.store.latest_checkpoint(tenant)
             if size == 0 or (latest is not None and latest.size == size):
-                return latest
+                return latest, None
             hashes = self.store.audit_leaf_hashes(tenant, size)
             head = Checkpoint(origin=self.origin(tenant), size=size, root=merkle.root(hashes))
             stored = StoredCheckpoint(tenant=tenant, size=size, root=head.root,
                                       note=sign(head, self.signer), created_at=utcnow())
             self.store.add_checkpoint(stored)
-            return stored
+            return stored, hashes
 
     def checkpoint_all(self) -> int:
         """Sign a checkpoint for every tenant whose log grew (the server's cadence)."""
@@ -96,10 +100,10 @@ class AuditLog:
 
     def receipts(self, tenant: str, leaves: Sequence[tuple[str, AuditLeaf]]) -> list[Receipt]:
         """Receipts for several leaves against one checkpoint (reads the leaf hashes once)."""
-        head = self.checkpoint(tenant)
+        head, hashes = self._checkpoint(tenant)
         if head is None:
             return []
-        tree = _Subtrees(self.store.audit_leaf_hashes(tenant, head.size))
+        tree = _Subtrees(hashes if hashes is not None else self.store.audit_leaf_hashes(tenant, head.size))
         out = []
         for memory_id, leaf in leaves:
             proof = merkle.inclusion_proof(tree.hashes, leaf.index, head.size, subtree_root=tree.root)
