@@ -1,25 +1,37 @@
-"""HTTP load benchmark of ``cortex serve`` driven by wrk.
+"""HTTP load benchmark of ``cortex serve`` driven by wrk, on SQLite or PostgreSQL.
 
     .venv/bin/python benchmarks/http_load.py --memories 100000 --workers 1 2 \\
         --duration 30 --connections 32 --out results.json
+    .venv/bin/python benchmarks/http_load.py --memories 100000 --nodes 2 --workers 1 \\
+        --dev-postgres /tmp/cortex-http-pg --duration 30 --out results-pg.json
 
-1. Builds (or reuses, keyed by size and seed, under ``--store-dir``) a SQLite store of N
-   synthetic memories for one tenant with the machinery of ``cortex.bench.latency``:
-   LoCoMo words for text, vectors mixed from real MiniLM embeddings of LoCoMo turns and
-   passed to ``remember_many(vectors=...)``, then the tenant's HNSW graph, built once and
-   saved beside the database so every server worker loads it instead of building it.
-2. For each worker count: copies that store (runs write to it), times the same recalls
-   in this process (no HTTP) for reference, creates a writer key, starts ``cortex serve``
-   with ``CORTEX_RATE_LIMIT_RPS=0``, waits for ``/readyz``, warms up in rounds of wrk with
-   texts that are never measured (until every worker has served, has loaded its HNSW
-   graph, and throughput has settled), runs wrk per scenario, stops the server (SIGINT).
+1. Builds (or reuses) the store of N synthetic memories for one tenant with the machinery
+   of ``cortex.bench.latency``: LoCoMo words for text, vectors mixed from real MiniLM
+   embeddings of LoCoMo turns and passed to ``remember_many(vectors=...)``.
+   SQLite (default): a file keyed by size and seed under ``--store-dir``, plus the
+   tenant's HNSW graph, built once and saved beside the database so every server worker
+   loads it instead of building it. PostgreSQL (``--store-url postgresql://...`` or
+   ``--dev-postgres DIR``): the tenant in that database, reused when it holds exactly N
+   memories; pgvector keeps its HNSW index as rows are written.
+2. For each worker count: a fresh copy of the SQLite store (runs write to it; on
+   PostgreSQL the previous runs' writes are deleted instead), the same recalls timed in
+   this process (no HTTP) for reference, a writer key, then ``--nodes`` separate
+   ``cortex serve`` processes (each with that many workers, ``CORTEX_RATE_LIMIT_RPS=0``;
+   with several nodes one shared Redis and one audit key, master key and keystore),
+   ``/readyz`` on each, warm-up rounds of wrk with texts that are never measured (until
+   every worker has served, has loaded its HNSW graph on SQLite, and throughput has
+   settled), wrk per scenario (one wrk per node, at once, connections split evenly), and
+   the servers stopped (SIGINT).
 3. Scenarios: ``recall`` (distinct LoCoMo questions, k=10, no text ever repeats, so the
    embedding cache answers nothing), ``serial`` (the same on one connection: service
    time without queueing), ``hot`` (50 questions repeated: every embedding comes from
    the cache; a labelled ceiling, not the target figure), ``mix`` (90% recall as above,
    10% POST /v1/memories with distinct texts). Every 20th request reconnects so the
-   connections spread over the workers (see load.lua).
-4. CPU of the server processes, of wrk, of the whole machine and (by difference) of other
+   connections spread over the workers (see load.lua). With several nodes, RPS is the sum
+   over the nodes' wrk processes and latency percentiles come from merging their
+   latency distributions (load.lua prints each one's quantiles).
+4. CPU of the server processes, of PostgreSQL (its postmaster and backends) and Redis when
+   they run on this machine, of wrk, of the whole machine and (by difference) of other
    processes comes from /proc, with a calibration loop for the host's own speed.
    ``--profile`` samples the busiest worker with py-spy during an extra recall run.
 """
@@ -27,6 +39,8 @@
 from __future__ import annotations
 
 import argparse
+import base64
+import glob
 import json
 import os
 import platform
@@ -41,8 +55,8 @@ import sys
 import time
 from collections import Counter
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
-from dataclasses import dataclass, field
+from contextlib import ExitStack, contextmanager
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from importlib import metadata
 from pathlib import Path
@@ -57,6 +71,7 @@ import cortex
 from cortex.bench.common import Advance, Phases, latency, warm_up
 from cortex.bench.latency import NAMESPACE, POOL_SIZE, Synth, embed_pool, fill
 from cortex.bench.locomo_data import load_locomo
+from cortex.core.config import Settings
 from cortex.core.models import MemoryFilter, utcnow
 from cortex.engine import Cortex
 from cortex.store.sqlite.vector_index import HNSW_MIN_ROWS
@@ -65,6 +80,10 @@ HERE = Path(__file__).resolve().parent
 LUA = HERE / "http_load" / "load.lua"
 DEFAULT_DATA = HERE.parent.parent / "shared" / "data" / "locomo" / "locomo10.json"
 TENANT = "http-bench"
+WRITES_NAMESPACE = "http-bench-writes"  # what the mix writes (deleted before a PostgreSQL run)
+DEFAULT_REDIS = "redis://127.0.0.1:6379/15"
+DEV_DATABASE = "cortex_http_bench"  # the database --dev-postgres creates (and --rebuild drops)
+MAX_NODES = 8
 K = 10
 HOT_QUERIES = 50
 WRITE_TEXTS = 20_000
@@ -122,10 +141,21 @@ def machine_info() -> dict[str, Any]:
     return {"cores": os.cpu_count(), "cpu_model": model, "mem_gib": round(mem_kb / 2**20, 1),
             "kernel": platform.release(), "python": platform.python_version(),
             "wrk": (wrk.stdout + wrk.stderr).splitlines()[0].strip(),
-            "cortex": cortex.__version__, "commit": _commit(),
+            "cortex": cortex.__version__, "commit": _commit(), "source_digest": _source_digest(),
             "packages": {d: version(d) for d in ("uvicorn", "uvloop", "httptools", "fastapi",
                                                  "onnxruntime", "hnswlib")},
             "loadavg_at_start": loadavg()}
+
+
+def _source_digest() -> str:
+    """A hash of the engine's Python source as this run loaded it: with others editing the
+    work tree, "+dirty" alone does not say which code was measured."""
+    import hashlib
+
+    digest = hashlib.sha256()
+    for path in sorted(Path(cortex.__file__).parent.rglob("*.py")):
+        digest.update(path.read_bytes())
+    return digest.hexdigest()[:12]
 
 
 def _commit() -> str | None:
@@ -147,6 +177,18 @@ def proc_cpu_s(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / CLK_TCK
 
 
+def tree_cpu_s(root: int) -> float:
+    """CPU seconds of a process, its live descendants and every child it has reaped: the
+    whole of a PostgreSQL server (postmaster and backends), backends that came and went
+    included."""
+    try:
+        fields = Path(f"/proc/{root}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    own = sum(int(x) for x in fields[11:15]) / CLK_TCK  # utime stime cutime cstime
+    return own + sum(tree_cpu_s(child) for child in _children(root))
+
+
 def machine_ticks() -> tuple[int, int, int]:
     """(busy, total, steal) jiffies over all cores since boot."""
     values = [int(x) for x in Path("/proc/stat").read_text().splitlines()[0].split()[1:]]
@@ -160,12 +202,15 @@ class CpuWindow:
     """CPU used between ``start`` and ``stop`` by given pids, reaped children, the machine."""
 
     pids: Sequence[int]
+    trees: dict[str, int] = field(default_factory=dict)  # service name: root pid
     started: float = 0.0
     seconds: float = 0.0
     _pid0: dict[int, float] = field(default_factory=dict)
     _children0: float = 0.0
     _ticks0: tuple[int, int, int] = (0, 0, 0)
+    _trees0: dict[str, float] = field(default_factory=dict)
     per_pid: dict[int, float] = field(default_factory=dict)  # % of one core
+    per_tree: dict[str, float] = field(default_factory=dict)  # % of one core
     children_pct: float = 0.0  # children reaped in the window (wrk)
     machine_pct: float = 0.0  # % of one core, summed over cores (max cores x 100)
     steal_pct: float = 0.0
@@ -173,6 +218,7 @@ class CpuWindow:
     def start(self) -> CpuWindow:
         self.started = time.perf_counter()
         self._pid0 = {pid: proc_cpu_s(pid) for pid in self.pids}
+        self._trees0 = {name: tree_cpu_s(root) for name, root in self.trees.items()}
         usage = resource.getrusage(resource.RUSAGE_CHILDREN)
         self._children0 = usage.ru_utime + usage.ru_stime
         self._ticks0 = machine_ticks()
@@ -183,6 +229,8 @@ class CpuWindow:
         wall = max(self.seconds, 1e-9)
         self.per_pid = {pid: round(100 * (proc_cpu_s(pid) - before) / wall, 1)
                         for pid, before in self._pid0.items()}
+        self.per_tree = {name: round(100 * (tree_cpu_s(self.trees[name]) - before) / wall, 1)
+                         for name, before in self._trees0.items()}
         usage = resource.getrusage(resource.RUSAGE_CHILDREN)
         self.children_pct = round(100 * (usage.ru_utime + usage.ru_stime - self._children0) / wall, 1)
         busy, total, steal = (a - b for a, b in zip(machine_ticks(), self._ticks0, strict=True))
@@ -192,13 +240,16 @@ class CpuWindow:
         return self
 
 
-def background_busy(pids: Sequence[int], seconds: float = 2.0) -> float:
-    """Machine CPU (% of one core) not used by ``pids`` over a quiet moment: others' load."""
+def background_busy(pids: Sequence[int], trees: dict[str, int] | None = None,
+                    seconds: float = 2.0) -> float:
+    """Machine CPU (% of one core) not used by ``pids`` (nor the ``trees`` of our database
+    and Redis) over a quiet moment: others' load."""
     time.sleep(1.0)  # let the server finish requests a stopped wrk left in flight
-    window = CpuWindow(pids).start()
+    window = CpuWindow(pids, dict(trees or {})).start()
     time.sleep(seconds)
     window.stop()
-    return round(max(0.0, window.machine_pct - sum(window.per_pid.values())), 1)
+    ours = sum(window.per_pid.values()) + sum(window.per_tree.values())
+    return round(max(0.0, window.machine_pct - ours), 1)
 
 
 def calibrate() -> float:
@@ -216,13 +267,14 @@ def calibrate() -> float:
     return round(1000 * best, 1)
 
 
-def wait_quiet(pids: Sequence[int], patience: float) -> tuple[float, float]:
+def wait_quiet(pids: Sequence[int], patience: float,
+               trees: dict[str, int] | None = None) -> tuple[float, float]:
     """Other processes' CPU (% of one core), after waiting up to ``patience`` s for it to
     drop below ``NOISY_PCT``; and the seconds waited."""
     started = time.perf_counter()
-    busy = background_busy(pids)
+    busy = background_busy(pids, trees)
     while busy >= NOISY_PCT and time.perf_counter() - started < patience:
-        busy = background_busy(pids)
+        busy = background_busy(pids, trees)
     return busy, round(time.perf_counter() - started, 1)
 
 
@@ -269,6 +321,109 @@ def load_texts(data: Path, seed: int) -> Texts:
                  speakers=sorted({t.speaker for t in turns}))
 
 
+@dataclass(frozen=True)
+class Target:
+    """Where the store is, and the ``CORTEX_*`` settings every process that opens it must
+    share (on PostgreSQL: one audit key, master key and keystore, or the nodes could not
+    read each other's sealed rows)."""
+
+    url: str
+    settings: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def postgres(self) -> bool:
+        return self.url.startswith(("postgresql:", "postgres:"))
+
+    @property
+    def label(self) -> str:
+        return "PostgreSQL" if self.postgres else "SQLite"
+
+    def open(self) -> Cortex:
+        """The engine as ``cortex serve`` builds it from the same settings (PostgreSQL),
+        or ``Cortex.open`` with its keys beside the file (SQLite, as before)."""
+        if not self.postgres:
+            return Cortex.open(self.url, tenant=TENANT)
+        from cortex.wiring import open_engine
+
+        given = {name.removeprefix("CORTEX_").lower(): value for name, value in self.settings.items()}
+        return open_engine(Settings.load(store_url=self.url, tenant=TENANT, **given))
+
+
+def redacted(url: str) -> str:
+    """A database URL without its password, for logs and the JSON."""
+    return re.sub(r"(://[^:/@]+):[^@]*@", r"\1:***@", url)
+
+
+def pg_target(url: str, store_dir: Path) -> tuple[Target, Path]:
+    """The PostgreSQL target and its folder: the shared key files live there, one folder
+    per database (host, port, name), kept across runs because the tenant's rows are sealed
+    with those keys."""
+    import hashlib
+
+    import psycopg
+
+    info = psycopg.conninfo.conninfo_to_dict(url)
+    identity = f"{info.get('host')}:{info.get('port') or 5432}/{info.get('dbname')}"
+    folder = store_dir / f"pg-{hashlib.sha256(identity.encode()).hexdigest()[:12]}"
+    folder.mkdir(parents=True, exist_ok=True)
+    master = folder / "master-key.b64"
+    if not master.exists():
+        master.write_text(base64.b64encode(os.urandom(32)).decode() + "\n")
+        master.chmod(0o600)
+    (folder / "identity").write_text(identity + "\n")
+    settings = {"CORTEX_AUDIT_KEY_FILE": str(folder / "audit.key"),
+                "CORTEX_MASTER_KEY": master.read_text().strip(),
+                "CORTEX_KEYSTORE": str(folder / "shared.keys")}
+    return Target(url, settings), folder
+
+
+def build_pg_store(target: Target, folder: Path, n: int, seed: int, texts: Texts, data: Path,
+                   rebuild: bool) -> dict[str, Any]:
+    """The tenant's ``n`` memories in the PostgreSQL database, reused when it holds exactly
+    ``n`` (after deleting what earlier mix runs wrote) and was built with this seed."""
+    meta_path = folder / f"meta-{TENANT}.json"
+    with target.open() as engine:
+        engine.forget_where(namespace=WRITES_NAMESPACE, tenant=TENANT)
+        have = engine.usage(tenant=TENANT).memories
+        meta: dict[str, Any] = json.loads(meta_path.read_text()) if meta_path.exists() else {}
+        if not rebuild and have == n and meta.get("seed", seed) == seed:
+            console.print(f"reusing tenant {TENANT} in {redacted(target.url)} ({n:,} memories, "
+                          f"built {meta.get('built_at', 'by an earlier run')})")
+            return {**meta, "n": n, "reused": True}
+        meta_path.unlink(missing_ok=True)
+        if have:
+            with console.status(f"deleting the tenant's {have:,} memories"):
+                engine.forget_where(namespace=NAMESPACE, tenant=TENANT)
+            left = engine.usage(tenant=TENANT).memories
+            if left:
+                raise RuntimeError(f"tenant {TENANT} still holds {left:,} memories outside "
+                                   f"namespace {NAMESPACE!r}: use a fresh database")
+        console.print(f"building tenant {TENANT} with {n:,} memories in {redacted(target.url)}")
+        started = time.perf_counter()
+        phases = LinePhases(console=console)
+        warm_up(engine)
+        pool = embed_pool(engine, [_Turn(t) for t in texts.turns[:POOL_SIZE]], phases)
+        synth = Synth(texts.words, texts.speakers, pool, seed)
+        _, _, fill_s = fill(engine, synth, TENANT, n, [], 0, phases)
+        with console.status("ANALYZE"):
+            analyze(target.url)
+    meta = {"complete": True, "n": n, "seed": seed, "tenant": TENANT, "namespace": NAMESPACE,
+            "data": str(data), "pool": min(POOL_SIZE, len(texts.turns)),
+            "fill_s": round(fill_s, 1), "hnsw_build_s": None,
+            "total_s": round(time.perf_counter() - started, 1),
+            "built_at": datetime.now(UTC).isoformat(timespec="seconds")}
+    meta_path.write_text(json.dumps(meta, indent=2))
+    return {**meta, "reused": False}
+
+
+def analyze(url: str) -> None:
+    """Fresh planner statistics after a bulk load (autovacuum would get there later)."""
+    import psycopg
+
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute("ANALYZE")
+
+
 def build_store(folder: Path, n: int, seed: int, texts: Texts, data: Path,
                 rebuild: bool) -> dict[str, Any]:
     """The base store for ``n`` memories (reused when complete), with its HNSW graph saved."""
@@ -307,25 +462,28 @@ class _Turn:
 
 
 def copy_store(base: Path, target: Path) -> None:
-    """The database (and WAL, if any) and its saved HNSW graphs."""
-    for suffix in ("", "-wal", "-shm"):
-        source = base.with_name(base.name + suffix)
-        if source.exists():
-            shutil.copy2(source, target.with_name(target.name + suffix))
-    graphs = base.with_name(base.name + ".cortex-index")
-    if graphs.is_dir():
-        shutil.copytree(graphs, target.with_name(target.name + ".cortex-index"))
+    """The database and every file beside it named after it: its WAL, the master key and
+    keystore that seal its rows (``.master-key``, ``.keys``: without them the copy cannot
+    be read), its audit key, and its saved HNSW graphs (``.cortex-index/``)."""
+    for source in sorted(base.parent.glob(glob.escape(base.name) + "*")):
+        copied = target.with_name(target.name + source.name[len(base.name):])
+        if source.is_dir():
+            shutil.copytree(source, copied)
+        else:
+            shutil.copy2(source, copied)
 
 
-def in_process(db: Path, texts: Texts, count: int = 200) -> dict[str, Any]:
+
+def in_process(target: Target, texts: Texts, count: int = 200) -> dict[str, Any]:
     """The same recalls without HTTP, one at a time in this process: the engine's own cost.
 
     Wall time and CPU time (all threads of this process) per recall of distinct LoCoMo
-    questions, plus the two largest parts timed alone: the query embedding (past the cache)
-    and the BM25 text search, at the tenant's fusion depth.
+    questions, plus the largest parts timed alone: the query embedding (past the cache),
+    the BM25 text search and the vector search, at the tenant's fusion depth. On
+    PostgreSQL the searches run in the database: this process's CPU leaves them out.
     """
     questions = texts.questions[-count:]
-    with Cortex.open(f"sqlite:///{db}", tenant=TENANT) as engine:
+    with target.open() as engine:
         engine.warm(tenant=TENANT)
         for text in texts.turns[:20]:
             engine.recall(text, k=K)
@@ -338,6 +496,9 @@ def in_process(db: Path, texts: Texts, count: int = 200) -> dict[str, Any]:
             "text_search": _timed(lambda q: store.text_search(TENANT, q, depth, no_filter, now),
                                   questions[:100]),
         }
+        vectors = {q: inner.embed_batch([q])[0] for q in questions[:100]}
+        parts["vector_search"] = _timed(
+            lambda q: store.vector_search(TENANT, vectors[q], depth, no_filter, now), questions[:100])
     return {"queries": len(questions), "calibration_ms": calibrate(), **parts}
 
 
@@ -352,9 +513,77 @@ def _timed(call: Any, items: Sequence[str]) -> dict[str, Any]:
     return {**latency(walls).model_dump(), "cpu_ms_per_call": round(cpu_ms, 2)}
 
 
-def create_key(db: Path) -> str:
-    with Cortex.open(f"sqlite:///{db}", tenant=TENANT) as engine:
+def create_key(target: Target) -> str:
+    with target.open() as engine:
         return engine.keys.create(TENANT, "writer", name="http load benchmark").key
+
+
+@contextmanager
+def dev_postgres(folder: Path, port: int, rebuild: bool, log: Path) -> Iterator[str]:
+    """``cortex dev postgres --dir folder --port port`` for the length of the block: yields
+    the URL of its database ``DEV_DATABASE`` (created if missing; dropped and created anew
+    with ``rebuild``), stops the server (SIGINT) at the end."""
+    import psycopg
+
+    cortex_bin = Path(sys.executable).parent / "cortex"
+    log.parent.mkdir(parents=True, exist_ok=True)
+    with log.open("ab") as err:
+        proc = subprocess.Popen([str(cortex_bin), "dev", "postgres", "--dir", str(folder),
+                                 "--port", str(port)], stdout=subprocess.PIPE, stderr=err,
+                                start_new_session=True)
+    try:
+        assert proc.stdout is not None
+        first = proc.stdout.readline().decode().strip()
+        if not first.startswith("postgresql://"):
+            proc.wait(30)
+            raise RuntimeError(f"cortex dev postgres did not start ({proc.returncode}):\n"
+                               f"{log.read_text(errors='replace')[-2000:]}")
+        console.print(f"PostgreSQL (cortex dev postgres) at {redacted(first)}, pid {proc.pid}")
+        with psycopg.connect(first, autocommit=True) as conn:
+            if rebuild:
+                conn.execute(f"DROP DATABASE IF EXISTS {DEV_DATABASE} WITH (FORCE)")
+            exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s",
+                                  (DEV_DATABASE,)).fetchone()
+            if exists is None:
+                conn.execute(f"CREATE DATABASE {DEV_DATABASE}")
+        yield first.rsplit("/", 1)[0] + "/" + DEV_DATABASE
+    finally:
+        if proc.poll() is None:
+            proc.send_signal(signal.SIGINT)
+            try:
+                proc.wait(60)
+            except subprocess.TimeoutExpired:
+                proc.send_signal(signal.SIGTERM)
+                proc.wait(30)
+        console.print(f"PostgreSQL stopped (exit status {proc.returncode})")
+
+
+def postmaster_pid(url: str) -> int | None:
+    """The PostgreSQL server's main process, when it runs on this machine (its backends
+    are its children): the parent of our own backend."""
+    import psycopg
+
+    with psycopg.connect(url) as conn:
+        row = conn.execute("SELECT pg_backend_pid()").fetchone()
+    backend = int(row[0]) if row else 0
+    try:
+        parent = int(Path(f"/proc/{backend}/stat").read_text().rsplit(")", 1)[1].split()[1])
+    except (OSError, IndexError, ValueError):
+        return None
+    return parent if b"postgres" in _cmdline(parent) else None
+
+
+def redis_pid(url: str) -> int | None:
+    """redis-server's pid when it runs on this machine (as INFO tells)."""
+    import redis
+
+    try:
+        client = redis.Redis.from_url(url, socket_connect_timeout=2)
+        pid = int(client.info("server")["process_id"])
+        client.close()
+    except (redis.RedisError, KeyError, ValueError) as exc:
+        raise RuntimeError(f"Redis at {redacted(url)} does not answer: {exc}") from exc
+    return pid if Path(f"/proc/{pid}").exists() and b"redis" in _cmdline(pid) else None
 
 
 def write_lines(path: Path, texts: Sequence[str]) -> Path:
@@ -366,6 +595,8 @@ def write_lines(path: Path, texts: Sequence[str]) -> Path:
 # ---- the server -----------------------------------------------------------------------
 @dataclass
 class Server:
+    """One node: a ``cortex serve`` process (and its worker processes)."""
+
     proc: subprocess.Popen[bytes]
     port: int
     workers: int
@@ -421,23 +652,73 @@ def free_port() -> int:
         return port
 
 
-def start_server(db: Path, workers: int, log: Path) -> Server:
-    port = free_port()
+@dataclass
+class Cluster:
+    """``--nodes`` servers over one store (and, with a Redis URL, one Redis)."""
+
+    nodes: list[Server]
+    env: dict[str, str]  # the CORTEX_* settings every node got (secrets masked)
+    trees: dict[str, int] = field(default_factory=dict)  # postgres / redis: root pid
+
+    @property
+    def workers(self) -> int:
+        """Worker processes over all nodes."""
+        return sum(node.workers for node in self.nodes)
+
+    def worker_pids(self) -> list[int]:
+        return [pid for node in self.nodes for pid in node.worker_pids()]
+
+    def pids(self) -> list[int]:
+        """Every server process: each node's main process and its workers."""
+        return list(dict.fromkeys(pid for node in self.nodes
+                                  for pid in [node.proc.pid, *node.worker_pids()]))
+
+    def log_count(self, text: str) -> int:
+        return sum(node.log_count(text) for node in self.nodes)
+
+    def log_errors(self) -> list[str]:
+        return [f"node {i + 1}: {line}" for i, node in enumerate(self.nodes)
+                for line in node.log_errors()]
+
+
+def node_env(target: Target, redis_url: str | None, cache: bool) -> dict[str, str]:
+    """The CORTEX_* settings of every node (nothing inherited from this process's own)."""
+    env = {"CORTEX_RATE_LIMIT_RPS": "0",  # the benchmark measures the engine, not the limiter
+           **target.settings}
+    if redis_url is not None:
+        env["CORTEX_REDIS_URL"] = redis_url
+        if not cache:  # every recall computed: the figure of the engine, not of the cache
+            env["CORTEX_RECALL_CACHE_SECONDS"] = "0"
+    return env
+
+
+def start_cluster(target: Target, nodes: int, workers: int, folder: Path, env: dict[str, str],
+                  trees: dict[str, int]) -> Cluster:
+    """Start every node at once (they load the model in parallel), then wait for each."""
     cortex_bin = Path(sys.executable).parent / "cortex"
-    env = {k: v for k, v in os.environ.items() if not k.startswith("CORTEX_")}
-    env["CORTEX_RATE_LIMIT_RPS"] = "0"  # the benchmark measures the engine, not the limiter
-    command = [str(cortex_bin), "--store", f"sqlite:///{db}", "--tenant", TENANT, "serve",
-               "--host", "127.0.0.1", "--port", str(port), "--workers", str(workers)]
-    with log.open("wb") as out:
-        proc = subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT, env=env,
-                                start_new_session=True)
-    server = Server(proc, port, workers, log)
+    base = {k: v for k, v in os.environ.items() if not k.startswith("CORTEX_")}
+    shown = {k: ("***" if k == "CORTEX_MASTER_KEY" else redacted(v)) for k, v in env.items()}
+    cluster = Cluster([], shown, trees)
     try:
-        wait_ready(server)
+        for index in range(nodes):
+            port = free_port()
+            command = [str(cortex_bin), "--store", target.url, "--tenant", TENANT, "serve",
+                       "--host", "127.0.0.1", "--port", str(port), "--workers", str(workers)]
+            log = folder / f"server-{index + 1}.log"
+            with log.open("wb") as out:
+                proc = subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT,
+                                        env={**base, **env}, start_new_session=True)
+            cluster.nodes.append(Server(proc, port, workers, log))
+        for node in cluster.nodes:
+            wait_ready(node)
     except BaseException:
-        stop_server(server)
+        stop_cluster(cluster)
         raise
-    return server
+    return cluster
+
+
+def stop_cluster(cluster: Cluster) -> list[dict[str, Any]]:
+    return [stop_server(node) for node in cluster.nodes]
 
 
 def wait_ready(server: Server, timeout: float = 180.0) -> None:
@@ -474,8 +755,8 @@ def stop_server(server: Server) -> dict[str, Any]:
             "seconds": round(time.perf_counter() - started, 2)}
 
 
-def server_counters(server: Server) -> dict[str, float]:
-    """Totals from /metrics: recalls served and texts passed to the embedder.
+def server_counters(cluster: Cluster) -> dict[str, float]:
+    """Totals from /metrics over all nodes: recalls served and texts passed to the embedder.
 
     Whether the embedding cache answered a text is not exposed, so the embedder total is
     a cross-check of request counts, not a cache-hit figure.
@@ -484,7 +765,8 @@ def server_counters(server: Server) -> dict[str, float]:
               "cortex_embed_batch_size_count")
     totals = dict.fromkeys(wanted, 0.0)
     try:
-        body = httpx.get(f"{server.url}/metrics", timeout=30).text
+        body = "\n".join(httpx.get(f"{node.url}/metrics", timeout=30).text
+                         for node in cluster.nodes)
     except httpx.HTTPError:
         return {}
     for line in body.splitlines():
@@ -512,7 +794,8 @@ def wrk_command(server: Server, key: str, load: Load, *, seconds: float, connect
     return ["wrk", f"-t{threads}", f"-c{connections}", f"-d{seconds:g}s", "--timeout", "10s",
             "--latency", "-s", str(LUA), server.url, "--", key, str(load.queries),
             str(load.writes or "-"), str(load.write_every), str(K), str(threads),
-            str(load.offset), "1" if load.distinct else "0", NAMESPACE, str(load.reconnect_every)]
+            str(load.offset), "1" if load.distinct else "0", WRITES_NAMESPACE,
+            str(load.reconnect_every)]
 
 
 def start_wrk(server: Server, key: str, load: Load, *, seconds: float, connections: int,
@@ -520,6 +803,43 @@ def start_wrk(server: Server, key: str, load: Load, *, seconds: float, connectio
     command = wrk_command(server, key, load, seconds=seconds, connections=connections,
                           threads=threads)
     return subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+
+@dataclass
+class WrkRun:
+    """One wrk per node, started together: connections split evenly (a node whose share is
+    0, e.g. the second of two under one connection, gets no wrk), each node's wrk in its
+    own stretch of the text rotation, so no two nodes send the same text."""
+
+    procs: list[subprocess.Popen[str]]
+    commands: list[list[str]]
+    nodes: list[int]  # which node each wrk drives (0-based)
+    connections: list[int]
+
+
+def split(total: int, parts: int) -> list[int]:
+    return [total // parts + (1 if index < total % parts else 0) for index in range(parts)]
+
+
+def start_wrks(cluster: Cluster, key: str, load: Load, *, seconds: float, connections: int,
+               threads: int) -> WrkRun:
+    run = WrkRun([], [], [], [])
+    stride = ATTEMPT_STRIDE // MAX_NODES
+    for index, (node, share) in enumerate(zip(cluster.nodes, split(connections, len(cluster.nodes)),
+                                              strict=True)):
+        if share == 0:
+            continue
+        part = replace(load, offset=load.offset + index * stride)
+        shape = {"connections": share, "threads": min(threads, share)}
+        run.commands.append(wrk_command(node, key, part, seconds=seconds, **shape))
+        run.procs.append(start_wrk(node, key, part, seconds=seconds, **shape))
+        run.nodes.append(index)
+        run.connections.append(share)
+    return run
+
+
+def finish_wrks(run: WrkRun, seconds: float) -> list[dict[str, Any]]:
+    return [finish_wrk(proc, seconds) for proc in run.procs]
 
 
 def finish_wrk(proc: subprocess.Popen[str], seconds: float) -> dict[str, Any]:
@@ -532,6 +852,9 @@ def finish_wrk(proc: subprocess.Popen[str], seconds: float) -> dict[str, Any]:
     return raw
 
 
+PERCENTILES = {"p50": 50, "p75": 75, "p90": 90, "p95": 95, "p99": 99, "p99.9": 99.9}
+
+
 def figures(raw: dict[str, Any]) -> dict[str, Any]:
     seconds = raw["duration_us"] / 1e6
     pct = raw["latency_us"]["percentiles"]
@@ -540,9 +863,8 @@ def figures(raw: dict[str, Any]) -> dict[str, Any]:
     return {
         "rps": round(raw["requests"] / seconds, 1), "requests": raw["requests"],
         "seconds": round(seconds, 2),
-        "latency_ms": {"p50": pct["50"] / 1000, "p75": pct["75"] / 1000, "p90": pct["90"] / 1000,
-                       "p95": pct["95"] / 1000, "p99": pct["99"] / 1000,
-                       "p99.9": pct["99.9"] / 1000, "mean": round(raw["latency_us"]["mean"] / 1000, 3),
+        "latency_ms": {**{label: pct[str(p)] / 1000 for label, p in PERCENTILES.items()},
+                       "mean": round(raw["latency_us"]["mean"] / 1000, 3),
                        "max": raw["latency_us"]["max"] / 1000},
         "statuses": dict(sorted(statuses.items())),
         "non_2xx": sum(count for code, count in statuses.items() if not 200 <= code < 300),
@@ -551,66 +873,130 @@ def figures(raw: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def measure(server: Server, key: str, load: Load, *, seconds: float, connections: int,
+def merged_latency_ms(raws: Sequence[dict[str, Any]]) -> dict[str, float]:
+    """Percentiles of the union of several wrk runs' latencies.
+
+    load.lua prints each run's quantiles on a grid (every 0.1% up to 99%, every 0.01% above,
+    and the max). Each run's CDF is read as a step function through its grid points, the
+    runs' CDFs are averaged weighted by their request counts, and a percentile is the
+    smallest grid value where the average reaches it: exact at grid points for one run,
+    and at most one grid step (0.1% / 0.01% of requests) high for several.
+    """
+    raws = [raw for raw in raws if raw["latency_us"]["grid"]]  # a run with no request has none
+    if not raws:
+        return {**dict.fromkeys(PERCENTILES, 0.0), "mean": 0.0, "max": 0.0}
+    weights = np.array([raw["requests"] for raw in raws], dtype=np.float64)
+    grids = [np.array(raw["latency_us"]["grid"], dtype=np.float64) for raw in raws]
+    points = np.unique(np.concatenate([grid[:, 1] for grid in grids]))
+    cdf = np.zeros(len(points))
+    for grid, weight in zip(grids, weights, strict=True):
+        below = np.searchsorted(grid[:, 1], points, side="right") - 1
+        cdf += weight * np.where(below >= 0, grid[np.clip(below, 0, None), 0] / 100, 0.0)
+    cdf /= max(weights.sum(), 1.0)
+    at = np.minimum(np.searchsorted(cdf, np.array(list(PERCENTILES.values())) / 100 - 1e-9),
+                    len(points) - 1)
+    out = {label: float(points[i]) / 1000 for label, i in zip(PERCENTILES, at, strict=True)}
+    out["mean"] = round(float(sum(w * raw["latency_us"]["mean"] for w, raw in
+                                  zip(weights, raws, strict=True)) / max(weights.sum(), 1)) / 1000, 3)
+    out["max"] = max(raw["latency_us"]["max"] for raw in raws) / 1000
+    return out
+
+
+def combined(raws: Sequence[dict[str, Any]], run: WrkRun) -> dict[str, Any]:
+    """The figures of one wrk run per node as one run: RPS summed, latency merged (see
+    ``merged_latency_ms``), counts added; each node's own figures under ``per_node``."""
+    parts = [figures(raw) for raw in raws]
+    if len(parts) == 1:
+        out = parts[0]
+    else:
+        statuses: Counter[int] = Counter()
+        for part in parts:
+            statuses.update(part["statuses"])
+        out = {"rps": round(sum(p["rps"] for p in parts), 1),
+               "requests": sum(p["requests"] for p in parts),
+               "seconds": max(p["seconds"] for p in parts),
+               "latency_ms": merged_latency_ms(raws),
+               "statuses": dict(sorted(statuses.items())),
+               "non_2xx": sum(p["non_2xx"] for p in parts),
+               "socket_errors": {k: sum(p["socket_errors"][k] for p in parts)
+                                 for k in ("connect", "read", "write", "timeout")},
+               "recalls_sent": sum(p["recalls_sent"] for p in parts),
+               "writes_sent": sum(p["writes_sent"] for p in parts)}
+    out["per_node"] = [{"node": node + 1, "connections": connections, "rps": part["rps"],
+                        "requests": part["requests"], "latency_ms": part["latency_ms"]}
+                       for node, connections, part in zip(run.nodes, run.connections, parts,
+                                                          strict=True)]
+    return out
+
+
+def measure(cluster: Cluster, key: str, load: Load, *, seconds: float, connections: int,
             threads: int) -> dict[str, Any]:
-    """One wrk run with the CPU of server, wrk and machine, and the server's counters."""
-    counters0 = server_counters(server)
-    pids = [server.proc.pid, *(p for p in server.worker_pids() if p != server.proc.pid)]
-    window = CpuWindow(pids).start()
-    proc = start_wrk(server, key, load, seconds=seconds, connections=connections, threads=threads)
-    raw = finish_wrk(proc, seconds)
+    """One wrk run per node with the CPU of servers, database, Redis, wrk and machine, and
+    the servers' counters."""
+    counters0 = server_counters(cluster)
+    window = CpuWindow(cluster.pids(), dict(cluster.trees)).start()
+    wrks = start_wrks(cluster, key, load, seconds=seconds, connections=connections,
+                      threads=threads)
+    raws = finish_wrks(wrks, seconds)
     window.stop()
-    counters1 = server_counters(server)
-    result = figures(raw)
+    counters1 = server_counters(cluster)
+    result = combined(raws, wrks)
     server_pct = round(sum(window.per_pid.values()), 1)
+    services = round(sum(window.per_tree.values()), 1)
+    driven = [cluster.nodes[i] for i in wrks.nodes]  # nodes that had a wrk (see WrkRun)
     result["cpu_pct_of_one_core"] = {
-        "server": server_pct, "workers": {str(p): window.per_pid[p] for p in server.worker_pids()
-                                          if p in window.per_pid},
+        "server": server_pct,
+        "workers": {str(p): window.per_pid[p] for node in driven for p in node.worker_pids()
+                    if p in window.per_pid},
+        "nodes": [round(sum(window.per_pid.get(p, 0.0) for p in {node.proc.pid, *node.worker_pids()}), 1)
+                  for node in cluster.nodes],
+        **window.per_tree,
         "wrk": window.children_pct, "machine": window.machine_pct,
-        "other": round(max(0.0, window.machine_pct - server_pct - window.children_pct), 1),
+        "other": round(max(0.0, window.machine_pct - server_pct - services - window.children_pct), 1),
         "steal": window.steal_pct, "capacity": 100 * (os.cpu_count() or 1)}
     shares = list(result["cpu_pct_of_one_core"]["workers"].values())
     # 1.0: the workers shared the load evenly; near 0: one worker served (almost) everything.
     result["worker_balance"] = round(min(shares) / max(shares), 2) if shares and max(shares) else None
     # CPU the server spent per answered request: steadier than RPS on a shared machine.
-    result["server_cpu_ms_per_request"] = round(
-        10 * server_pct * window.seconds / max(result["requests"], 1), 2)
+    per_request = 10 * window.seconds / max(result["requests"], 1)
+    result["server_cpu_ms_per_request"] = round(server_pct * per_request, 2)
+    for name, pct in window.per_tree.items():
+        result[f"{name}_cpu_ms_per_request"] = round(pct * per_request, 2)
     if counters0 and counters1:
         delta = {k: counters1.get(k, 0.0) - counters0.get(k, 0.0) for k in counters0}
         result["server_counters"] = {
             "recalls": int(delta["cortex_recall_duration_seconds_count"]),
             "embed_texts": int(delta["cortex_embed_batch_size_sum"]),
             "embed_calls": int(delta["cortex_embed_batch_size_count"])}
-    command = wrk_command(server, key, load, seconds=seconds, connections=connections,
-                          threads=threads)
-    result["wrk_command"] = " ".join("$KEY" if part == key else part for part in command)
-    result["wrk_text"] = raw["text"]
+    result["wrk_command"] = [" ".join("$KEY" if part == key else part for part in command)
+                             for command in wrks.commands]
+    result["wrk_text"] = [raw["text"] for raw in raws]
     return result
 
 
 # ---- warm-up and profile ----------------------------------------------------------------
-def warm_server(server: Server, key: str, warm: Path, n: int, connections: int,
+def warm_server(cluster: Cluster, key: str, warm: Path, needs_graph: bool, connections: int,
                 threads: int, reconnect_every: int) -> dict[str, Any]:
     """Rounds of wrk with never-measured texts until every worker is warm and RPS settles.
 
-    A worker's first recall loads the tenant's vectors from SQLite; at ≥ HNSW_MIN_ROWS rows
+    On SQLite a worker's first recall loads the tenant's vectors; at ≥ HNSW_MIN_ROWS rows
     it then loads the saved HNSW graph on a background thread (exact scans answer until
-    then) and logs "loaded HNSW graph". Warm means: every worker used CPU in the round,
-    every worker logged that line (large stores), and this round's RPS is within 10% of
-    the previous one's.
+    then) and logs "loaded HNSW graph" (``needs_graph``). On PostgreSQL the first rounds
+    bring the tables and indexes into memory and fill the connection pools. Warm means:
+    every worker used CPU in the round, every worker logged that line (large SQLite
+    stores), and this round's RPS is within 10% of the previous one's.
     """
     rounds: list[dict[str, Any]] = []
-    needs_graph = n >= HNSW_MIN_ROWS
     started = time.perf_counter()
     settled = False
     for index in range(WARM_MAX_ROUNDS):
         load = Load(warm, offset=index * 100_000, reconnect_every=reconnect_every)
-        window = CpuWindow(server.worker_pids()).start()
-        result = figures(finish_wrk(start_wrk(server, key, load, seconds=WARM_ROUND_S,
-                                              connections=connections, threads=threads),
-                                    WARM_ROUND_S))
+        window = CpuWindow(cluster.worker_pids()).start()
+        wrks = start_wrks(cluster, key, load, seconds=WARM_ROUND_S, connections=connections,
+                          threads=threads)
+        result = combined(finish_wrks(wrks, WARM_ROUND_S), wrks)
         window.stop()
-        graphs = server.log_count("loaded HNSW graph")
+        graphs = cluster.log_count("loaded HNSW graph")
         all_served = all(pct > 5.0 for pct in window.per_pid.values())
         previous = rounds[-1]["rps"] if rounds else None
         steady = previous is not None and abs(result["rps"] - previous) <= SETTLED * previous
@@ -619,8 +1005,9 @@ def warm_server(server: Server, key: str, warm: Path, n: int, connections: int,
                        "socket_errors": sum(result["socket_errors"].values()),
                        "worker_cpu_pct": list(window.per_pid.values()), "graphs_loaded": graphs})
         console.print(f"  warm-up round {index + 1}: {result['rps']:.0f} rps, "
-                      f"p50 {result['latency_ms']['p50']:.1f} ms, graphs loaded {graphs}")
-        graphs_ok = not needs_graph or graphs >= server.workers
+                      f"p50 {result['latency_ms']['p50']:.1f} ms"
+                      + (f", graphs loaded {graphs}" if needs_graph else ""))
+        graphs_ok = not needs_graph or graphs >= cluster.workers
         if index + 1 >= WARM_MIN_ROUNDS and all_served and graphs_ok and steady:
             settled = True
             break
@@ -628,10 +1015,10 @@ def warm_server(server: Server, key: str, warm: Path, n: int, connections: int,
         console.print("  [yellow]warm-up did not settle; the figures may include a cold start[/]")
     return {"rounds": rounds, "settled": settled, "seconds": round(time.perf_counter() - started, 1),
             "hnsw_graph_expected": needs_graph,
-            "hnsw_building_logged": server.log_count("building HNSW graph")}
+            "hnsw_building_logged": cluster.log_count("building HNSW graph")}
 
 
-def profile_worker(server: Server, key: str, load: Load, *, seconds: int, connections: int,
+def profile_worker(cluster: Cluster, key: str, load: Load, *, seconds: int, connections: int,
                    threads: int, out: Path) -> dict[str, Any]:
     """py-spy on the busiest worker during a recall run (figures of that run are not kept).
 
@@ -642,9 +1029,9 @@ def profile_worker(server: Server, key: str, load: Load, *, seconds: int, connec
     pyspy = shutil.which("py-spy") or str(Path(sys.executable).parent / "py-spy")
     if not Path(pyspy).exists():
         return {"skipped": "py-spy not installed (.venv/bin/pip install py-spy)"}
-    pids = server.worker_pids()
+    pids = cluster.worker_pids()
     total = 2 * seconds + 4
-    proc = start_wrk(server, key, load, seconds=total, connections=connections, threads=threads)
+    wrks = start_wrks(cluster, key, load, seconds=total, connections=connections, threads=threads)
     time.sleep(1)
     window = CpuWindow(pids).start()
     time.sleep(1)
@@ -658,10 +1045,10 @@ def profile_worker(server: Server, key: str, load: Load, *, seconds: int, connec
                               "--output", str(path), *extra],
                              capture_output=True, text=True, check=False)
         if spy.returncode != 0 or not path.exists():
-            finish_wrk(proc, total)
+            finish_wrks(wrks, total)
             return {"skipped": f"py-spy failed: {spy.stderr.strip()[-500:]}"}
         recordings[name] = summarise_stacks(path)
-    run = figures(finish_wrk(proc, total))
+    run = combined(finish_wrks(wrks, total), wrks)
     gil_busy = 100 * recordings["gil"]["samples"] / (seconds * PYSPY_HZ)
     return {"pid": target, "seconds": seconds, "rate_hz": PYSPY_HZ,
             "rps_while_profiled": run["rps"], "gil_busy_pct": round(gil_busy, 1), **recordings}
@@ -675,6 +1062,8 @@ BUCKETS = [  # leaf-most match wins: (label, substrings of "function (file)")
     ("vector index (lock, change-log catch-up, HNSW/numpy search)",
      ("vector_index.py", "vector_search", "SQLiteStore._index", "_catch_up")),
     ("text search (BM25 over SQLite FTS)", ("lexical.py", "fts.py", "text_search")),
+    ("PostgreSQL queries (psycopg; the database works in its own processes)",
+     ("psycopg", "store/postgres/")),
     ("row fetch and decode (SQLite)", ("rows.py", "get_many", "sqlite/store.py")),
     ("ranking and fusion", ("cortex/recall/",)),
     ("API keys and auth", ("cortex/tenancy/",)),
@@ -735,9 +1124,12 @@ def limit_of(run: dict[str, Any], workers: int, connections: int) -> str:
     """A first reading of what held throughput back, from where the CPU went."""
     cpu = run["cpu_pct_of_one_core"]
     capacity = cpu["capacity"]
-    spent = (f"server {cpu['server']:.0f}%, wrk {cpu['wrk']:.0f}%, other processes "
+    database = (f"PostgreSQL {cpu['postgres']:.0f}%, " if "postgres" in cpu else "")
+    spent = (f"server {cpu['server']:.0f}%, {database}wrk {cpu['wrk']:.0f}%, other processes "
              f"{cpu['other']:.0f}% of {capacity}%; {run['server_cpu_ms_per_request']:.1f} ms "
-             "server CPU per request")
+             "server CPU per request"
+             + (f" + {run['postgres_cpu_ms_per_request']:.1f} ms in PostgreSQL"
+                if "postgres_cpu_ms_per_request" in run else ""))
     if connections == 1:
         return f"one request in flight: RPS = 1 / service time ({spent})"
     if cpu["machine"] >= 0.9 * capacity:
@@ -752,13 +1144,13 @@ def limit_of(run: dict[str, Any], workers: int, connections: int) -> str:
     return f"not CPU-bound: waiting on locks or I/O ({spent})"
 
 
-def run_scenario(args: argparse.Namespace, server: Server, key: str, files: dict[str, Path],
+def run_scenario(args: argparse.Namespace, cluster: Cluster, key: str, files: dict[str, Path],
                  scenario: Scenario) -> dict[str, Any]:
     shape = ({"connections": 1, "threads": 1} if scenario.serial
              else {"connections": args.connections, "threads": args.wrk_threads})
     if not scenario.distinct:  # every worker caches the hot set before it is timed
         prime = Load(files[scenario.texts], distinct=False)
-        finish_wrk(start_wrk(server, key, prime, seconds=2, **shape), 2)
+        finish_wrks(start_wrks(cluster, key, prime, seconds=2, **shape), 2)
     best: dict[str, Any] | None = None
     for attempt in range(args.retries + 1):
         # A new stretch of the rotation per attempt: a retry never repeats a text.
@@ -766,17 +1158,18 @@ def run_scenario(args: argparse.Namespace, server: Server, key: str, files: dict
                     write_every=round(100 / args.write_percent) if scenario.mix else 0,
                     offset=scenario.offset + attempt * ATTEMPT_STRIDE, distinct=scenario.distinct,
                     reconnect_every=args.reconnect_every)
-        idle, waited = wait_quiet(server.worker_pids(), args.wait_quiet)
-        console.print(f"  {scenario.label}: wrk -t{shape['threads']} -c{shape['connections']} "
-                      f"-d{args.duration}s (background CPU {idle:.0f}%, load {loadavg()[0]:.2f})")
+        idle, waited = wait_quiet(cluster.pids(), args.wait_quiet, cluster.trees)
+        console.print(f"  {scenario.label}: {len(cluster.nodes)} x wrk -t{shape['threads']} "
+                      f"-c{shape['connections']} in all -d{args.duration}s "
+                      f"(background CPU {idle:.0f}%, load {loadavg()[0]:.2f})")
         speed = calibrate()
-        run = measure(server, key, load, seconds=args.duration, **shape)
+        run = measure(cluster, key, load, seconds=args.duration, **shape)
         run["calibration_ms"] = {"before": speed, "after": calibrate()}
         other = run["cpu_pct_of_one_core"]["other"]
         run.update(label=scenario.label, connections=shape["connections"], attempt=attempt + 1,
                    background_busy_pct_before=idle, waited_for_quiet_s=waited,
                    loadavg_after=loadavg(), noisy=other >= NOISY_PCT,
-                   limit=limit_of(run, server.workers, shape["connections"]))
+                   limit=limit_of(run, cluster.workers, shape["connections"]))
         if best is None or other < best["cpu_pct_of_one_core"]["other"]:
             best = run
         if not run["noisy"]:
@@ -786,89 +1179,118 @@ def run_scenario(args: argparse.Namespace, server: Server, key: str, files: dict
     return best
 
 
-def run_workers(args: argparse.Namespace, base_db: Path, files: dict[str, Path], texts: Texts,
-                workers: int, run_dir: Path) -> dict[str, Any]:
+def run_target(base: Target, workers: int, folder: Path) -> Target:
+    """What one worker count runs on: a fresh copy of the SQLite store (the mix writes to
+    it), or the same PostgreSQL tenant without what earlier mix runs wrote."""
+    if base.postgres:
+        with base.open() as engine:
+            engine.forget_where(namespace=WRITES_NAMESPACE, tenant=TENANT)
+        return base
+    copy_store(Path(base.url.removeprefix("sqlite:///")), folder / "store.db")
+    return Target(f"sqlite:///{folder / 'store.db'}", base.settings)
+
+
+def run_workers(args: argparse.Namespace, base: Target, files: dict[str, Path], texts: Texts,
+                workers: int, run_dir: Path, trees: dict[str, int]) -> dict[str, Any]:
     folder = run_dir / f"workers-{workers}"
     folder.mkdir(parents=True)
-    db = folder / "store.db"
-    copy_store(base_db, db)
+    target = run_target(base, workers, folder)
     with console.status("in-process baseline (no HTTP)"):
-        baseline = in_process(db, texts)
+        baseline = in_process(target, texts)
     console.print(f"  in process: recall p50 {baseline['recall']['p50_ms']:.1f} ms, "
                   f"{baseline['recall']['cpu_ms_per_call']:.1f} ms CPU per recall")
-    key = create_key(db)
-    console.print(f"[bold]workers={workers}[/]: starting cortex serve (rate limit off)")
+    key = create_key(target)
+    env = node_env(target, args.redis_url, args.cache)
+    console.print(f"[bold]{args.nodes} node(s) x {workers} worker(s)[/] on {target.label}: "
+                  f"starting cortex serve (rate limit off"
+                  + (f", Redis {redacted(args.redis_url)}, recall cache "
+                     f"{'ON' if args.cache else 'OFF'}" if args.redis_url else "") + ")")
     started = time.perf_counter()
-    server = start_server(db, workers, folder / "server.log")
-    report: dict[str, Any] = {"workers": workers, "ready_s": round(time.perf_counter() - started, 1),
-                              "worker_pids": server.worker_pids(), "in_process": baseline,
+    cluster = start_cluster(target, args.nodes, workers, folder, env, trees)
+    report: dict[str, Any] = {"workers": workers, "nodes": args.nodes, "store": target.label,
+                              "ready_s": round(time.perf_counter() - started, 1),
+                              "node_env": cluster.env, "ports": [n.port for n in cluster.nodes],
+                              "worker_pids": cluster.worker_pids(), "in_process": baseline,
                               "runs": {}}
     common = {"connections": args.connections, "threads": args.wrk_threads}
+    profile_load = Load(files["questions"], offset=PROFILE_OFFSET,
+                        reconnect_every=args.reconnect_every)
     try:
-        report["warmup"] = warm_server(server, key, files["warm"], args.memories,
-                                       reconnect_every=args.reconnect_every, **common)
+        report["warmup"] = warm_server(
+            cluster, key, files["warm"], not target.postgres and args.memories >= HNSW_MIN_ROWS,
+            reconnect_every=args.reconnect_every, **common)
         for name in args.scenarios:
             if name == "mix" and args.profile:  # profile before the store changes
-                report["profile"] = profile_worker(
-                    server, key, Load(files["questions"], offset=PROFILE_OFFSET,
-                         reconnect_every=args.reconnect_every),
-                    seconds=args.profile, out=folder / "py-spy.txt", **common)
-            report["runs"][name] = run_scenario(args, server, key, files, SCENARIOS[name])
+                report["profile"] = profile_worker(cluster, key, profile_load, seconds=args.profile,
+                                                   out=folder / "py-spy.txt", **common)
+            report["runs"][name] = run_scenario(args, cluster, key, files, SCENARIOS[name])
         if args.profile and "profile" not in report:
-            report["profile"] = profile_worker(
-                server, key, Load(files["questions"], offset=PROFILE_OFFSET,
-                         reconnect_every=args.reconnect_every),
-                seconds=args.profile, out=folder / "py-spy.txt", **common)
+            report["profile"] = profile_worker(cluster, key, profile_load, seconds=args.profile,
+                                               out=folder / "py-spy.txt", **common)
     finally:
-        report["shutdown"] = stop_server(server)
-        report["log_errors"] = server.log_errors()
+        report["shutdown"] = stop_cluster(cluster)
+        report["log_errors"] = cluster.log_errors()
     return report
 
 
 # ---- output ---------------------------------------------------------------------------------
 def print_table(results: dict[str, Any]) -> None:
-    out = Console(width=None if sys.stdout.isatty() else 160, highlight=False)
-    table = Table(title=f"cortex serve under wrk: {results['parameters']['memories']:,} memories, "
-                        f"{results['parameters']['connections']} connections, "
-                        f"wrk -t{results['parameters']['wrk_threads']}, "
-                        f"{results['machine']['cores']} cores")
-    for column in ("workers", "scenario", "RPS", "p50 ms", "p95 ms", "p99 ms", "non-2xx",
-                   "sock err", "server CPU", "balance", "CPU ms/req", "wrk CPU", "other CPU",
-                   "calib ms"):
+    out = Console(width=None if sys.stdout.isatty() else 180, highlight=False)
+    params = results["parameters"]
+    table = Table(title=f"cortex serve under wrk on {params['store']}: {params['memories']:,} "
+                        f"memories, {params['connections']} connections, "
+                        f"wrk -t{params['wrk_threads']} per node, {results['machine']['cores']} cores"
+                        + (f", recall cache {params['recall_cache']}" if params["redis"] else ""))
+    database = any("postgres" in run["cpu_pct_of_one_core"]
+                   for report in results["workers"] for run in report["runs"].values())
+    for column in ("nodes x workers", "scenario", "RPS", "p50 ms", "p95 ms", "p99 ms", "non-2xx",
+                   "sock err", "server CPU", *(["PG CPU"] if database else []), "balance",
+                   "CPU ms/req", "wrk CPU", "other CPU", "calib ms"):
         table.add_column(column, justify="right")
     for report in results["workers"]:
         for scenario, run in report["runs"].items():
             lat, cpu = run["latency_ms"], run["cpu_pct_of_one_core"]
             mark = " *" if run.get("noisy") else ""
-            table.add_row(str(report["workers"]), f"{scenario} (-c{run['connections']}){mark}",
+            per_request = run["server_cpu_ms_per_request"] + run.get("postgres_cpu_ms_per_request", 0)
+            table.add_row(f"{report['nodes']} x {report['workers']}",
+                          f"{scenario} (-c{run['connections']}){mark}",
                           f"{run['rps']:.0f}", f"{lat['p50']:.1f}",
                           f"{lat['p95']:.1f}", f"{lat['p99']:.1f}", str(run["non_2xx"]),
                           str(sum(run["socket_errors"].values())), f"{cpu['server']:.0f}%",
-                          "" if report["workers"] == 1 else f"{run['worker_balance']}",
-                          f"{run['server_cpu_ms_per_request']:.1f}", f"{cpu['wrk']:.0f}%",
-                          f"{cpu['other']:.0f}%",
+                          *([f"{cpu.get('postgres', 0):.0f}%"] if database else []),
+                          "" if len(cpu["workers"]) <= 1 else f"{run['worker_balance']}",
+                          f"{per_request:.1f}", f"{cpu['wrk']:.0f}%", f"{cpu['other']:.0f}%",
                           "{before:.0f}/{after:.0f}".format(**run["calibration_ms"]))
     out.print(table)
     out.print("calib ms: a fixed pure-Python loop timed before/after the run (lower = faster "
-              "host); it moves by up to 2x on a shared VM, and the run's figures move with it")
+              "host); it moves by up to 2x on a shared VM, and the run's figures move with it. "
+              "CPU ms/req: servers (and PostgreSQL) per answered request.")
     if any(run.get("noisy") for report in results["workers"] for run in report["runs"].values()):
         out.print(f"* noisy: other processes used ≥ {NOISY_PCT:.0f}% of a core during the run; "
                   "rerun on a quiet machine before quoting it")
     for report in results["workers"]:
-        base = report["in_process"]
-        out.print(f"workers={report['workers']} in process, no HTTP, one at a time: recall p50 "
+        base, shape = report["in_process"], f"{report['nodes']} x {report['workers']}"
+        out.print(f"{shape} in process, no HTTP, one at a time: recall p50 "
                   f"{base['recall']['p50_ms']:.1f} ms / p99 {base['recall']['p99_ms']:.1f} ms, "
                   f"{base['recall']['cpu_ms_per_call']:.1f} ms CPU per recall; of which embedding "
                   f"{base['embed_uncached']['cpu_ms_per_call']:.1f} ms CPU "
                   f"({base['embed_uncached']['p50_ms']:.1f} ms wall), BM25 "
-                  f"{base['text_search']['cpu_ms_per_call']:.1f} ms CPU")
+                  f"{base['text_search']['cpu_ms_per_call']:.1f} ms CPU "
+                  f"({base['text_search']['p50_ms']:.1f} ms wall), vector search "
+                  f"{base['vector_search']['cpu_ms_per_call']:.1f} ms CPU "
+                  f"({base['vector_search']['p50_ms']:.1f} ms wall)")
         for scenario, run in report["runs"].items():
-            out.print(f"workers={report['workers']} {scenario}: {run['limit']}")
+            out.print(f"{shape} {scenario}: {run['limit']}")
+            if len(run["per_node"]) > 1:
+                out.print("    per node: " + "; ".join(
+                    f"node {n['node']} (-c{n['connections']}) {n['rps']:.0f} RPS, p50/p95/p99 "
+                    "{p50:.1f}/{p95:.1f}/{p99:.1f} ms".format(**n["latency_ms"])
+                    for n in run["per_node"]))
         profile = report.get("profile") or {}
         if "all_threads" in profile:
             parts = ", ".join(f"{b['frame']} {b['pct']}%"
                               for b in profile["all_threads"]["buckets"][:6])
-            out.print(f"workers={report['workers']} py-spy (pid {profile['pid']}): GIL busy "
+            out.print(f"{shape} py-spy (pid {profile['pid']}): GIL busy "
                       f"{profile['gil_busy_pct']:.0f}% of the time; active threads: {parts}")
     out.print(results["verdict"])
 
@@ -908,17 +1330,45 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
                         help="every Nth request of a wrk thread closes its connection, so "
                         "connections spread over the workers (0: never)")
     parser.add_argument("--store-dir", type=Path, default=Path("/tmp/cortex-http-bench"),
-                        help="where the built store is kept for reuse, and per-run files")
+                        help="where the built store (SQLite) or the shared key files "
+                        "(PostgreSQL) are kept for reuse, and per-run files")
+    parser.add_argument("--store-url", metavar="postgresql://...",
+                        help="run on the tenant in this PostgreSQL database instead of a SQLite "
+                        "file (built there unless it holds --memories memories)")
+    parser.add_argument("--dev-postgres", type=Path, metavar="DIR",
+                        help="start `cortex dev postgres --dir DIR` for the run, use its database "
+                        f"{DEV_DATABASE} (--rebuild drops it first) and stop it at the end")
+    parser.add_argument("--dev-postgres-port", type=int, default=5545,
+                        help="port of the --dev-postgres server")
+    parser.add_argument("--nodes", type=int, default=1, choices=range(1, MAX_NODES + 1),
+                        metavar="N", help="separate `cortex serve` processes over the same store "
+                        "(each with --workers workers), driven by one wrk each at once")
+    parser.add_argument("--redis-url", help="Redis shared by the nodes (rate limits, working "
+                        f"memory, recall cache); default {DEFAULT_REDIS} with --nodes > 1, "
+                        "none with one node")
+    parser.add_argument("--cache", action="store_true",
+                        help="keep the Redis recall cache on (default: off, "
+                        "CORTEX_RECALL_CACHE_SECONDS=0, so every recall is computed)")
     parser.add_argument("--data", type=Path, default=DEFAULT_DATA, help="LoCoMo locomo10.json")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--rebuild", action="store_true", help="rebuild the store even if cached")
     parser.add_argument("--keep", action="store_true",
                         help="keep the per-run store copies, server logs and py-spy output")
+    parser.add_argument("--build-only", action="store_true",
+                        help="build (or check) the store, then stop without serving")
     parser.add_argument("--out", type=Path, help="write the results as JSON here")
     args = parser.parse_args(argv)
     args.scenarios = [s for s in SCENARIOS if s in args.scenarios]
     if args.connections < args.wrk_threads:
         parser.error("--connections must be at least --wrk-threads")
+    if args.store_url and args.dev_postgres:
+        parser.error("--store-url and --dev-postgres exclude each other")
+    if args.store_url and not args.store_url.startswith(("postgresql:", "postgres:")):
+        parser.error("--store-url takes a postgresql:// URL (SQLite is the default)")
+    if args.redis_url is None and args.nodes > 1:
+        args.redis_url = DEFAULT_REDIS
+    if args.cache and args.redis_url is None:
+        parser.error("--cache needs a Redis (--redis-url)")
     return args
 
 
@@ -927,12 +1377,38 @@ def main(argv: Sequence[str] | None = None) -> int:
     if shutil.which("wrk") is None:
         console.print("wrk is not installed (apt-get install wrk)")
         return 2
+    with ExitStack() as stack:
+        if args.dev_postgres is not None:
+            args.store_url = stack.enter_context(dev_postgres(
+                args.dev_postgres, args.dev_postgres_port, args.rebuild,
+                args.store_dir / "dev-postgres.log"))
+        return benchmark(args)
+    return 0
+
+
+def benchmark(args: argparse.Namespace) -> int:
     machine = machine_info()
     machine["calibration_ms_at_start"] = calibrate()
     console.print(f"{machine['cores']} cores, load average {machine['loadavg_at_start']}")
     texts = load_texts(args.data, args.seed)
-    folder = args.store_dir / f"n{args.memories}-seed{args.seed}"
-    store = build_store(folder, args.memories, args.seed, texts, args.data, args.rebuild)
+    trees: dict[str, int] = {}
+    if args.store_url:
+        base, folder = pg_target(args.store_url, args.store_dir)
+        store = build_pg_store(base, folder, args.memories, args.seed, texts, args.data,
+                               args.rebuild and args.dev_postgres is None)
+        store["url"] = redacted(args.store_url)
+        if (pid := postmaster_pid(args.store_url)) is not None:
+            trees["postgres"] = pid
+    else:
+        folder = args.store_dir / f"n{args.memories}-seed{args.seed}"
+        store = build_store(folder, args.memories, args.seed, texts, args.data, args.rebuild)
+        store["path"] = str(folder / "store.db")
+        base = Target(f"sqlite:///{folder / 'store.db'}")
+    if args.build_only:
+        console.print(f"store ready: {json.dumps(store)}")
+        return 0
+    if args.redis_url and (pid := redis_pid(args.redis_url)) is not None:
+        trees["redis"] = pid
     run_dir = args.store_dir / f"run-{datetime.now(UTC):%Y%m%dT%H%M%S}-{os.getpid()}"
     run_dir.mkdir(parents=True)
     writes = Synth(texts.words, texts.speakers, np.zeros((1, 384), np.float32), args.seed + 1)
@@ -944,18 +1420,22 @@ def main(argv: Sequence[str] | None = None) -> int:
     results: dict[str, Any] = {
         "benchmark": "http_load", "started_at": datetime.now(UTC).isoformat(timespec="seconds"),
         "command": " ".join([Path(sys.executable).name, *sys.argv]), "machine": machine,
-        "parameters": {"memories": args.memories, "workers": args.workers, "duration_s": args.duration,
+        "parameters": {"store": base.label, "memories": args.memories, "nodes": args.nodes,
+                       "workers": args.workers, "duration_s": args.duration,
                        "connections": args.connections, "wrk_threads": args.wrk_threads, "k": K,
                        "scenarios": args.scenarios, "write_percent": args.write_percent,
                        "distinct_questions": len(texts.questions), "hot_queries": HOT_QUERIES,
                        "seed": args.seed, "rate_limit": "off (CORTEX_RATE_LIMIT_RPS=0)",
+                       "redis": redacted(args.redis_url) if args.redis_url else None,
+                       "recall_cache": ("on" if args.cache else "off") if args.redis_url else None,
                        "wrk_timeout_s": 10, "tenant": TENANT, "wait_quiet_s": args.wait_quiet,
-                       "retries": args.retries, "reconnect_every": args.reconnect_every},
-        "store": {**store, "path": str(folder / "store.db")}, "workers": []}
+                       "retries": args.retries, "reconnect_every": args.reconnect_every,
+                       "measured_services": sorted(trees)},
+        "store": store, "workers": []}
     try:
         for workers in args.workers:
             results["workers"].append(
-                run_workers(args, folder / "store.db", files, texts, workers, run_dir))
+                run_workers(args, base, files, texts, workers, run_dir, trees))
     finally:
         if not args.keep:
             shutil.rmtree(run_dir, ignore_errors=True)

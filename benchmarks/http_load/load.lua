@@ -1,6 +1,9 @@
 -- wrk script for benchmarks/http_load.py: POST /v1/recall rotating over many distinct
 -- queries and, with write_every > 0, a POST /v1/memories with a distinct text every
--- write_every-th request (10 → a 90/10 read/write mix). done() prints one JSON line.
+-- write_every-th request (10 → a 90/10 read/write mix). done() prints one JSON line,
+-- with the latency quantiles on a grid ("grid": [[percent, us], ...] every 0.1% up to 99%,
+-- every 0.01% above, then the max) so the runs of several wrk processes (one per API
+-- node) can be merged into one distribution.
 --
 --   wrk -t1 -c32 -d30s -s load.lua http://127.0.0.1:PORT -- \
 --       KEY QUERIES WRITES WRITE_EVERY K THREADS OFFSET DISTINCT NAMESPACE RECONNECT_EVERY
@@ -121,14 +124,27 @@ function done(summary, latency, requests)
    for _, p in ipairs({50, 75, 90, 95, 99, 99.9}) do
       pct[#pct + 1] = string.format('"%s":%d', tostring(p), latency:percentile(p))
    end
+   -- wrk's percentile() walks its histogram from the minimum: ~1,100 calls take about a
+   -- second at most, after the run (not measured).
+   local grid = {}
+   if summary.requests > 0 then
+      for i = 1, 990 do
+         grid[#grid + 1] = string.format("[%.2f,%d]", i / 10, latency:percentile(i / 10))
+      end
+      for i = 1, 99 do
+         grid[#grid + 1] = string.format("[%.2f,%d]", 99 + i / 100, latency:percentile(99 + i / 100))
+      end
+      grid[#grid + 1] = string.format("[100,%d]", latency.max)
+   end
    local e = summary.errors
    io.write(string.format(
       'HTTP_LOAD_JSON {"duration_us":%d,"requests":%d,"bytes":%d,' ..
       '"errors":{"connect":%d,"read":%d,"write":%d,"status":%d,"timeout":%d},' ..
-      '"latency_us":{"min":%d,"mean":%.1f,"stdev":%.1f,"max":%d,"percentiles":{%s}},' ..
+      '"latency_us":{"min":%d,"mean":%.1f,"stdev":%.1f,"max":%d,"percentiles":{%s},"grid":[%s]},' ..
       '"statuses":%s,"recalls_sent":%d,"writes_sent":%d}\n',
       summary.duration, summary.requests, summary.bytes,
       e.connect, e.read, e.write, e.status, e.timeout,
       latency.min, latency.mean, latency.stdev, latency.max, table.concat(pct, ","),
+      table.concat(grid, ","),
       json_counts(merged), sent_recalls, sent_writes))
 end

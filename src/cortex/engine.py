@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import builtins
+import logging
 import threading
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -10,13 +11,15 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from types import TracebackType
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import numpy as np
+from pydantic import TypeAdapter
 from ulid import ULID
 
+from cortex.cache.recall_cache import RecallCache, request_key
 from cortex.core import validate
-from cortex.core.errors import InvalidInput, InvalidQuery, MemoryNotFound, NamespaceNotFound
+from cortex.core.errors import CortexError, InvalidInput, InvalidQuery, MemoryNotFound, NamespaceNotFound
 from cortex.core.models import (
     CheckReport,
     FusionWeights,
@@ -35,6 +38,7 @@ from cortex.core.models import (
 from cortex.core.textform import index_text
 from cortex.embed import CachingEmbedder, Embedder, open_embedder
 from cortex.embed.base import Vectors
+from cortex.privacy.records import ShieldWrite
 from cortex.recall.fuse import fuse
 from cortex.recall.pipeline import add_dense, store_candidates, working_memory
 from cortex.store import Progress, Store, open_store
@@ -44,7 +48,10 @@ from cortex.working import LocalWorkingMemory, WorkingMemory, WorkingMessage, es
 if TYPE_CHECKING:
     from cortex.audit.log import AuditLog
     from cortex.governance.service import Governance
+    from cortex.privacy.sealing import Sealer
+    from cortex.privacy.service import Privacy
 
+log = logging.getLogger(__name__)
 DEFAULT_TENANT = "default"
 DEFAULT_NAMESPACE = "default"
 
@@ -78,24 +85,33 @@ class Cortex:
         self._keys: KeyRing | None = None
         self._audit: AuditLog | None = None
         self._governance: Governance | None = None
+        self._privacy: Privacy | None = None
         self.audit_key: str | Path | None = audit_key
+        self.on_write: list[Callable[[str | None], None]] = []  # hooks run after every write
+        self.recall_cache: RecallCache | None = None  # hot recalls (Redis: shared by API nodes)
+        from cortex.privacy.egress import guard_egress
+
+        guard_egress(self)
 
     @classmethod
     def open(cls, url: str = "sqlite:///cortex.db", *, embedder: Embedder | str = "minilm",
              embedder_api_key: str | None = None, tenant: str = DEFAULT_TENANT,
              working: WorkingMemory | None = None, limits: Limits | None = None,
-             audit_key: str | Path | None = None) -> Cortex:
+             audit_key: str | Path | None = None, sealer: Sealer | None = None) -> Cortex:
         """Open (creating if needed) the store at ``url``. The model loads on first use.
 
         ``embedder`` is an ``Embedder`` or a spec: ``"minilm"`` (local, default) or
         ``"openai+https://host/v1?model=NAME"`` (key in ``embedder_api_key``).
+        ``sealer`` encrypts text and metadata at rest (default: a master key file and a
+        keystore beside the SQLite file, ``<db>.master-key`` and ``<db>.keys``; for
+        PostgreSQL under ``~/.cortex/``).
         """
         model = (open_embedder(embedder, api_key=embedder_api_key) if isinstance(embedder, str)
                  else embedder)
         if not isinstance(model, CachingEmbedder):
             model = CachingEmbedder(model)
-        return cls(open_store(url, dim=model.dim), model, tenant=tenant, working=working,
-                   limits=limits, audit_key=audit_key)
+        return cls(open_store(url, dim=model.dim, sealer=sealer), model, tenant=tenant,
+                   working=working, limits=limits, audit_key=audit_key)
 
     @property
     def audit(self) -> AuditLog:
@@ -121,6 +137,27 @@ class Cortex:
 
             self._governance = Governance(self.store)
         return self._governance
+
+    @property
+    def privacy(self) -> Privacy:
+        """The privacy shield: actions on writes, subject erasure and export, the vault."""
+        if self._privacy is None:
+            from cortex.privacy.service import Privacy
+
+            self._privacy = Privacy(self)
+        return self._privacy
+
+    def invalidate(self, tenant: str | None) -> None:
+        """After a write or erasure commits: drop derived copies (cached recalls) of the
+        tenant's data (``None``: every tenant, e.g. after a sweep)."""
+        if self.recall_cache is not None:
+            for each in [tenant] if tenant is not None else self.store.tenants():
+                try:
+                    self.recall_cache.invalidate(each)
+                except CortexError as exc:  # stale for at most the cache's TTL
+                    log.warning("recall cache invalidation failed: %s", exc.message)
+        for hook in self.on_write:
+            hook(tenant)
 
     @property
     def keys(self) -> KeyRing:
@@ -165,16 +202,18 @@ class Cortex:
                  importance: float = 0.5, occurred_at: datetime | str | None = None,
                  valid_from: datetime | str | None = None,
                  expires_at: datetime | str | None = None, ttl: float | None = None,
-                 tenant: str | None = None) -> RememberResult:
+                 subject: str | None = None, tenant: str | None = None) -> RememberResult:
         """Store one memory; returns once row, full-text entry and vector are committed.
 
         An exact duplicate — same text in the same namespace, from the same speaker at the
         same ``occurred_at``, still current — is not stored twice: the result has
-        ``created=False`` and the existing memory.
+        ``created=False`` and the existing memory. ``subject`` names the person the memory
+        is about (``privacy.erase_subject`` removes it with the subject's data key). The
+        constitution's privacy actions apply first: a blocked type raises ``PrivacyBlocked``.
         """
         item = dict(text=text, namespace=namespace, kind=kind, metadata=metadata, tags=tags,
                     source=source, importance=importance, occurred_at=occurred_at,
-                    valid_from=valid_from, expires_at=expires_at, ttl=ttl)
+                    valid_from=valid_from, expires_at=expires_at, ttl=ttl, subject=subject)
         return self.remember_many([item], tenant=tenant)[0]
 
     def validate(self, item: Mapping[str, Any]) -> None:
@@ -201,6 +240,7 @@ class Cortex:
             except InvalidInput as exc:
                 exc.detail.setdefault("index", position)
                 raise
+        prepared, shielded = self.privacy.shield_all(tenant, prepared)
         if vectors is not None and getattr(vectors, "shape", None) != (len(prepared),
                                                                        self.embedder.dim):
             raise InvalidInput(f"vectors must have shape ({len(prepared)}, {self.embedder.dim})",
@@ -211,7 +251,7 @@ class Cortex:
             raise InvalidInput("batch_size must be at least 1", field="batch_size")
         for start in range(0, len(prepared), size):
             given = None if vectors is None else vectors[start:start + size]
-            batch = self._write_batch(tenant, prepared[start:start + size], now, given)
+            batch = self._write_batch(tenant, prepared[start:start + size], now, given, shielded)
             results.extend(batch)
             if on_batch is not None:
                 on_batch(batch)
@@ -220,7 +260,8 @@ class Cortex:
         return results
 
     def _write_batch(self, tenant: str, batch: builtins.list[NewMemory], now: datetime,
-                     given: Vectors | None) -> builtins.list[RememberResult]:
+                     given: Vectors | None,
+                     shielded: Mapping[str, ShieldWrite]) -> builtins.list[RememberResult]:
         outcome: builtins.list[RememberResult | NewMemory] = []
         fresh: dict[tuple[Any, ...], NewMemory] = {}
         for item in batch:
@@ -243,8 +284,10 @@ class Cortex:
             else:
                 position = {item.id: n for n, item in enumerate(batch)}
                 vectors = given[[position[i.id] for i in new_items]]
-            stored = {m.id: m for m in self.store.insert(tenant, new_items, vectors,
-                                                         self.embedder.name)}
+            stored = {m.id: m for m in self.store.insert(
+                tenant, new_items, vectors, self.embedder.name,
+                {i.id: shielded[i.id] for i in new_items if i.id in shielded})}
+            self.invalidate(tenant)
         results: builtins.list[RememberResult] = []
         reported: set[str] = set()
         for entry in outcome:
@@ -283,7 +326,7 @@ class Cortex:
             occurred_at=validate.timestamp(raw.get("occurred_at"), "occurred_at"),
             valid_from=valid_from,
             expires_at=validate.expiry(raw.get("expires_at"), raw.get("ttl"), now),
-            content_hash=content_hash(text),
+            content_hash=content_hash(text), subject=validate.subject(raw.get("subject")),
         )
 
     def update(self, memory_id: str, *, text: str | None = None,
@@ -301,11 +344,14 @@ class Cortex:
             "tags": old.tags if tags is None else tags,
             "source": old.source.model_dump(exclude_none=True) if source is None else source,
             "importance": old.importance if importance is None else importance,
-            "occurred_at": old.occurred_at, "expires_at": old.expires_at,
+            "occurred_at": old.occurred_at, "expires_at": old.expires_at, "subject": old.subject,
         }
         new = self._prepare(raw, now).model_copy(update={"supersedes": old.id})
+        new, shielded = self.privacy.shield_one(tenant, new)
         vector = self.embedder.embed_batch([index_text(new)])
-        return self.store.supersede(tenant, old.id, new, vector, self.embedder.name, now)
+        memory = self.store.supersede(tenant, old.id, new, vector, self.embedder.name, now, shielded)
+        self.invalidate(tenant)
+        return memory
 
     def forget(self, memory_ids: str | Sequence[str], *, tenant: str | None = None) -> int:
         """Hard-delete memories (every version): text, vector and full-text rows.
@@ -314,7 +360,9 @@ class Cortex:
         """
         ids = [memory_ids] if isinstance(memory_ids, str) else list(memory_ids)
         checked = [validate.memory_id(i) for i in ids]
-        return self.store.delete(self._tenant(tenant), checked)
+        deleted = self.store.delete(self._tenant(tenant), checked)
+        self.invalidate(self._tenant(tenant))
+        return deleted
 
     def forget_where(self, *, namespace: str | None = None, kinds: Sequence[str] | None = None,
                      tags: Sequence[str] | None = None,
@@ -327,11 +375,22 @@ class Cortex:
                                "refusing to delete a whole tenant")
         flt = self._filter(namespace=namespace, kinds=kinds, tags=tags, metadata=metadata,
                            occurred_before=occurred_before)
-        return self.store.delete_where(self._tenant(tenant), flt)
+        deleted = self.store.delete_where(self._tenant(tenant), flt)
+        self.invalidate(self._tenant(tenant))
+        return deleted
 
     def sweep(self) -> int:
-        """Hard-delete memories whose TTL has passed (every tenant)."""
-        return self.store.expire(utcnow())
+        """Hard-delete memories whose TTL has passed, and erase those past their kind's
+        retention in the constitution (every tenant). Returns how many were removed."""
+        return sum(self.sweep_detail().values())
+
+    def sweep_detail(self) -> dict[str, int]:
+        """``sweep`` by cause: ``expired`` (TTL) and ``retention`` (the constitution)."""
+        now = utcnow()
+        expired = self.store.expire(now)
+        if expired:
+            self.invalidate(None)
+        return {"expired": expired, "retention": self.privacy.sweep_retention(now)}
 
     # ---- reading -----------------------------------------------------------------
     def get(self, memory_id: str, *, tenant: str | None = None) -> Memory:
@@ -374,8 +433,23 @@ class Cortex:
                            as_of=as_of, occurred_after=occurred_after,
                            occurred_before=occurred_before)
         self._require_namespaces(tenant, flt, session)
-        now = utcnow()
         weights = self.store.get_weights(tenant)
+        if self.recall_cache is None or session is not None or query_vector is not None:
+            return self._recall(tenant, query, k, flt, weights, session, query_vector)
+        # Working memory and given vectors change without a write: those are never cached.
+        key = request_key(v=1, query=query, k=k, filter=flt, weights=weights)
+        found = _cache_call(self.recall_cache.get, tenant, key)
+        if found is not None and found.payload is not None:
+            return _HITS.validate_json(found.payload)
+        hits = self._recall(tenant, query, k, flt, weights, session, query_vector)
+        if found is not None:
+            _cache_call(self.recall_cache.put, tenant, key, _HITS.dump_json(hits),
+                        generation=found.generation)
+        return hits
+
+    def _recall(self, tenant: str, query: str, k: int, flt: MemoryFilter, weights: FusionWeights,
+                session: str | None, query_vector: Vectors | None) -> builtins.list[Hit]:
+        now = utcnow()
         if query_vector is not None and getattr(query_vector, "shape", None) != (
                 self.embedder.dim,):
             raise InvalidQuery(f"query_vector must have shape ({self.embedder.dim},)",
@@ -446,6 +520,7 @@ class Cortex:
 
     def set_fusion_weights(self, weights: FusionWeights, *, tenant: str | None = None) -> None:
         self.store.set_weights(self._tenant(tenant), weights)
+        self.invalidate(self._tenant(tenant))
 
     def warm(self, *, tenant: str | None = None) -> None:
         """Load the model and the tenant's indexes now instead of on the first call."""
@@ -487,7 +562,21 @@ class Cortex:
 
 
 _REMEMBER_FIELDS = frozenset({"text", "namespace", "kind", "metadata", "tags", "source",
-                              "importance", "occurred_at", "valid_from", "expires_at", "ttl"})
+                              "importance", "occurred_at", "valid_from", "expires_at", "ttl",
+                              "subject"})
+
+
+_HITS: TypeAdapter[builtins.list[Hit]] = TypeAdapter(builtins.list[Hit])
+T = TypeVar("T")
+
+
+def _cache_call(fn: Callable[..., T], *args: Any, **kwargs: Any) -> T | None:
+    """A cache that fails is a miss, never an error: the store answers."""
+    try:
+        return fn(*args, **kwargs)
+    except CortexError as exc:
+        log.warning("recall cache unavailable: %s", exc.message)
+        return None
 
 
 def _event_key(item: NewMemory | Memory) -> tuple[Any, ...]:

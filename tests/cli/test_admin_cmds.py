@@ -56,7 +56,7 @@ def test_check_after_writes_and_reindex(filled: Run) -> None:
 def test_sweep_removes_expired(at: Run, count: Callable[[], int]) -> None:
     assert at("remember", "already expired", "--expires-at", "2000-01-01").exit_code == 0
     assert at("remember", "still here", "--ttl", "1d").exit_code == 0
-    assert payload(at("sweep", "--json")) == {"expired": 1}
+    assert payload(at("sweep", "--json")) == {"expired": 1, "retention": 0}
     assert "expired 0 memories" in at("sweep").stdout
     assert count() == 1
 

@@ -112,7 +112,7 @@ def test_check_detects_tampering_and_reindex_repairs(store: SQLiteStore) -> None
     assert store.check().ok
     conn = sqlite3.connect(store.path)
     conn.execute("UPDATE memories SET text = 'tampered' WHERE seq = 1")
-    conn.execute("DELETE FROM memories_fts WHERE rowid = 2")
+    conn.execute("DELETE FROM fts_source WHERE seq = 2")  # the index no longer holds row 2
     conn.commit()
     conn.close()
     report = store.check()
@@ -123,6 +123,18 @@ def test_check_detects_tampering_and_reindex_repairs(store: SQLiteStore) -> None
     report = store.check()
     assert any("content hash" in p for p in report.problems)  # reindex can't invent the text
     assert not any("full-text" in p for p in report.problems)
+
+
+def test_check_detects_a_tampered_sealed_text(store: SQLiteStore) -> None:
+    store.insert("t", [new_memory(f"row {i}") for i in range(3)], unit_vectors(3), "m")
+    conn = sqlite3.connect(store.path)
+    sealed = bytearray(conn.execute("SELECT text FROM memories WHERE seq = 2").fetchone()[0])
+    sealed[-1] ^= 1  # one flipped bit in the tag
+    conn.execute("UPDATE memories SET text = ? WHERE seq = 2", (bytes(sealed),))
+    conn.commit()
+    conn.close()
+    report = store.check()
+    assert [p for p in report.problems if "fails authentication" in p]
 
 
 def test_corrupt_saved_graph_is_detected_and_rebuilt(tmp_path: Path) -> None:

@@ -33,7 +33,9 @@ DROP = object()  # a claim to leave out
 
 
 def claims(**changes: Any) -> dict[str, Any]:
-    base: dict[str, Any] = {"tenant": "acme", "role": "writer", "sub": "alice", "exp": int(time.time()) + 300}
+    # A day ahead: parametrized cases are built at collection, long before a slow suite runs them.
+    base: dict[str, Any] = {"tenant": "acme", "role": "writer", "sub": "alice",
+                            "exp": int(time.time()) + 86_400}
     base.update(changes)
     return {name: value for name, value in base.items() if value is not DROP}
 
@@ -82,7 +84,7 @@ def test_no_sub_is_anonymous_and_no_namespaces_is_the_whole_tenant(hs: JwtVerifi
 def test_claim_names_audience_and_issuer_are_configurable() -> None:
     verifier = JwtVerifier(secret=SECRET, audience="cortex", issuer="https://idp.test",
                            tenant_claim="org", role_claim="cortex_role", namespaces_claim="scopes")
-    token = hs256({"org": "globex", "cortex_role": "admin", "scopes": ["a"], "exp": NOW + 300,
+    token = hs256({"org": "globex", "cortex_role": "admin", "scopes": ["a"], "exp": NOW + 86_400,
                    "aud": ["other", "cortex"], "iss": "https://idp.test"})
     assert verifier.verify(token) == Principal("globex", Role.ADMIN, "jwt:anonymous", ("a",))
 

@@ -32,6 +32,7 @@ from cortex.api.routes import (
     health,
     memories,
     namespaces,
+    privacy,
     recall,
     sessions,
 )
@@ -70,6 +71,8 @@ def create_app(settings: Settings | None = None, *, engine: Cortex | None = None
             async with app.state.mcp_app.lifespan(), anyio.create_task_group() as tasks:
                 if cfg.audit_checkpoint_seconds > 0:
                     tasks.start_soon(_checkpoints, svc, cfg.audit_checkpoint_seconds)
+                if cfg.sweep_seconds > 0:
+                    tasks.start_soon(_sweeper, svc, cfg.sweep_seconds)
                 yield
                 tasks.cancel_scope.cancel()
         finally:
@@ -81,7 +84,7 @@ def create_app(settings: Settings | None = None, *, engine: Cortex | None = None
                   lifespan=lifespan)
     app.state.metrics = metrics
     problems.install(app)
-    for module in (memories, recall, sessions, namespaces, admin, audit, constitution, health):
+    for module in (memories, recall, sessions, namespaces, admin, audit, constitution, privacy, health):
         app.include_router(module.router)
     app.router.routes.append(Route("/mcp", endpoint=mcp_mount.Endpoint()))  # not in the OpenAPI
     app.add_middleware(ServiceMiddleware, metrics=metrics, max_body_bytes=cfg.max_body_bytes)
@@ -137,6 +140,20 @@ async def _checkpoints(svc: Services, every: float) -> None:
         except CortexError as exc:  # e.g. the store is busy: try again next round
             log.warning("audit checkpoint round failed: %s", exc.message)
         await anyio.sleep(every)
+
+
+async def _sweeper(svc: Services, every: float) -> None:
+    """Remove memories past their TTL or their kind's retention, on a cadence."""
+    while True:
+        await anyio.sleep(every)
+        try:
+            removed = await run(svc.engine.sweep_detail)
+        except CortexError as exc:
+            log.warning("sweep failed: %s", exc.message)
+            continue
+        if any(removed.values()):
+            log.info("sweep removed %d expired and %d past-retention memories",
+                     removed["expired"], removed["retention"])
 
 
 def _load_model(svc: Services) -> None:

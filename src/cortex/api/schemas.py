@@ -44,6 +44,7 @@ SESSION = r"^[A-Za-z0-9][A-Za-z0-9_.:@+-]{0,127}$"  # a path segment: no '/'
 _SPACE = "\\t\\n\\x0b\\x0c\\r\\x1c-\\x20\\x85\\xa0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000"
 TAG = rf"^[^\x00-\x1f\x7f-\x9f\ufeff{_SPACE}]{{1,64}}$"
 MEMORY_ID = r"^[0-7][0-9A-HJKMNP-TV-Za-hjkmnp-tv-z]{25}$"  # a ULID (128 bits: first digit ≤ 7)
+SUBJECT = rf"^[^\x00-\x1f\x7f-\x9f\ufeff/{_SPACE}]{{1,128}}$"  # an opaque id: no spaces or /
 TEXT = rf"^[^\x00]*[^\x00{_SPACE}][^\x00]*$"  # not blank, no NUL
 MAX_BATCH = 1_000
 MAX_TAGS = validate.MAX_TAGS
@@ -51,6 +52,7 @@ MAX_TAGS = validate.MAX_TAGS
 NamespaceName = Annotated[str, StringConstraints(pattern=NAMESPACE)]
 Tag = Annotated[str, StringConstraints(pattern=TAG)]
 Text = Annotated[str, StringConstraints(pattern=TEXT, min_length=1)]
+SubjectName = Annotated[str, StringConstraints(pattern=SUBJECT)]
 
 
 def _iso_only(value: Any) -> Any:
@@ -136,6 +138,8 @@ class RememberIn(Strict):
     expires_at: Timestamp | None = Field(None, description="Not together with ttl.")
     ttl: StrictFloat | None = Field(None, gt=0, le=3.2e9, description="Seconds until the memory expires; "
                               "not together with expires_at.")
+    subject: SubjectName | None = Field(
+        None, description="The person this memory is about (an opaque id): erasure and export act on it.")
 
     @model_validator(mode="after")
     def _one_expiry(self) -> RememberIn:

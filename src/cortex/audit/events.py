@@ -21,6 +21,7 @@ from pydantic import BaseModel, ConfigDict
 Action = Literal[
     "memory.remember", "memory.update", "memory.forget", "memory.expire", "memory.erase",
     "key.create", "key.revoke", "constitution.apply", "tenant.policies", "policy.deny", "policy.redact",
+    "privacy.redact", "privacy.tokenize", "privacy.block", "privacy.reveal", "subject.erase",
 ]
 
 _actor: contextvars.ContextVar[str] = contextvars.ContextVar("cortex_actor", default="library")

@@ -38,7 +38,8 @@ def verify_receipt(receipt: Receipt, verifier: Verifier) -> Checkpoint:
     if digest.hex() != receipt.leaf_hash:
         _fail("the event does not hash to the receipt's leaf hash", "leaf_hash")
     event = _event(receipt.event, "event")
-    if event.get("memory_id") != receipt.memory_id or event.get("tenant") != receipt.tenant:
+    # An event about no memory (e.g. a subject's erasure) has receipt.memory_id "".
+    if (event.get("memory_id") or "") != receipt.memory_id or event.get("tenant") != receipt.tenant:
         _fail("the event is about another memory or tenant", "event")
     note, proof = receipt.checkpoint, receipt.proof
     if note is None or proof is None:

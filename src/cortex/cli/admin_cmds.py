@@ -87,18 +87,21 @@ def reindex(ctx: typer.Context, json_output: JsonFlag = False) -> None:
 
 
 def sweep(ctx: typer.Context, json_output: JsonFlag = False) -> None:
-    """Delete every memory whose TTL or expires_at has passed (all tenants).
+    """Delete every memory whose TTL or expires_at has passed, and erase those older than
+    their kind's retention in the constitution (all tenants). `cortex serve` runs this
+    every CORTEX_SWEEP_SECONDS.
 
     Example:
 
       cortex sweep
     """
     state = get_state(ctx, json_output)
-    expired = state.engine().sweep()
+    removed = state.engine().sweep_detail()
     if state.json:
-        state.emit({"expired": expired})
+        state.emit(removed)
     else:
-        state.out.print(f"expired {render.plural(expired, 'memory', 'memories')}")
+        state.out.print(f"expired {render.plural(removed['expired'], 'memory', 'memories')}, "
+                        f"erased {removed['retention']} past retention")
 
 
 def register(app: typer.Typer) -> None:

@@ -16,10 +16,14 @@ from cortex.cli import (
     audit_cmds,
     constitution_cmds,
     demo_cmd,
+    dev_cmds,
     import_cmd,
     memory_cmds,
+    migrate_cmd,
+    privacy_cmds,
     service_cmds,
     session_cmds,
+    subject_cmds,
 )
 from cortex.cli.state import CliState, CortexGroup
 from cortex.core.config import Settings
@@ -75,6 +79,10 @@ demo_cmd.register(app)
 service_cmds.register(app)
 audit_cmds.register(app)
 constitution_cmds.register(app)
+privacy_cmds.register(app)
+subject_cmds.register(app)
+dev_cmds.register(app)
+migrate_cmd.register(app)
 
 
 def _add_bench(parent: typer.Typer) -> None:

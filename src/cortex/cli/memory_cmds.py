@@ -47,6 +47,8 @@ def remember(
     ttl: Annotated[str | None, typer.Option(
         metavar="DURATION",
         help="Time to live instead of --expires-at: seconds or 30m, 12h, 7d, 2w.")] = None,
+    subject: Annotated[str | None, typer.Option(
+        metavar="ID", help="The person it is about (an opaque id); see `cortex erase`.")] = None,
     json_output: JsonFlag = False,
 ) -> None:
     """Store one memory (an exact duplicate in the same namespace is not stored twice).
@@ -58,13 +60,15 @@ def remember(
       cortex remember "Standup moved to 10:00" --tag work --meta team=core --ttl 7d
 
       echo "long note" | cortex remember - --speaker Ann --occurred-at 2024-05-07
+
+      cortex remember "Ann's card ends 4242" --subject user:ann
     """
     state = get_state(ctx, json_output)
     metadata = parse.json_object(metadata_json, "--metadata-json") | parse.meta_pairs(meta)
     result = state.engine().remember(
         parse.text_arg(text), namespace=namespace, kind=kind, tags=tag, metadata=metadata,
         source=parse.source(speaker, session, source_json), importance=importance,
-        occurred_at=occurred_at, expires_at=expires_at, ttl=parse.duration(ttl))
+        occurred_at=occurred_at, expires_at=expires_at, ttl=parse.duration(ttl), subject=subject)
     if state.json:
         state.emit(result.model_dump(mode="json"))
     elif result.created:

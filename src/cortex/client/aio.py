@@ -18,6 +18,7 @@ from cortex.client import calls
 from cortex.client.calls import DEFAULT_BASE_URL, MAX_BATCH, MAX_BATCH_BYTES, Call, Stamp
 from cortex.client.errors import RetryPolicy, transport_error
 from cortex.core.models import ApiKey, Hit, Kind, Memory, NamespaceStats, RememberResult, Usage
+from cortex.privacy.records import Erasure, SubjectExport, VaultEntry
 from cortex.tenancy.keys import IssuedKey
 from cortex.working import WorkingMessage
 
@@ -82,12 +83,12 @@ class AsyncCortexClient:
                        metadata: Mapping[str, Any] | None = None, tags: Sequence[str] | None = None,
                        source: Mapping[str, Any] | None = None, importance: float = 0.5,
                        occurred_at: Stamp = None, valid_from: Stamp = None, expires_at: Stamp = None,
-                       ttl: float | None = None) -> RememberResult:
+                       ttl: float | None = None, subject: str | None = None) -> RememberResult:
         """Store one memory (an exact duplicate returns the existing one, ``created=False``)."""
         return await self._send(calls.remember(
             text, namespace=namespace, kind=kind, metadata=metadata, tags=tags, source=source,
             importance=importance, occurred_at=occurred_at, valid_from=valid_from,
-            expires_at=expires_at, ttl=ttl))
+            expires_at=expires_at, ttl=ttl, subject=subject))
 
     async def remember_many(self, items: Iterable[Mapping[str, Any]], *, batch_size: int = MAX_BATCH,
                             max_batch_bytes: int = MAX_BATCH_BYTES) -> builtins.list[RememberResult]:
@@ -191,6 +192,24 @@ class AsyncCortexClient:
     async def revoke_key(self, key_id: str) -> ApiKey:
         """Revoke an API key by its id; returns its record."""
         return await self._send(calls.revoke_key(key_id))
+
+    # ---- privacy --------------------------------------------------------------------
+    async def privacy_scan(self, text: str, *, kind: Kind | str | None = None,
+                     types: Sequence[str] | None = None) -> builtins.list[dict[str, Any]]:
+        """PII and secrets in ``text``, each with the action the constitution would take."""
+        return await self._send(calls.privacy_scan(text, kind=kind, types=types))
+
+    async def vault(self, memory_id: str) -> builtins.list[VaultEntry]:
+        """The originals behind a memory's tokens (roles the constitution names only)."""
+        return await self._send(calls.vault(memory_id))
+
+    async def erase_subject(self, subject: str) -> Erasure:
+        """Erase everything about a subject and destroy its data key (admin)."""
+        return await self._send(calls.erase_subject(subject))
+
+    async def export_subject(self, subject: str) -> SubjectExport:
+        """Everything kept about a subject, every version (admin)."""
+        return await self._send(calls.export_subject(subject))
 
     # ---- probes ---------------------------------------------------------------------
     async def healthz(self) -> bool:

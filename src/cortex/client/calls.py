@@ -27,6 +27,7 @@ from cortex.client.errors import raise_for_problem
 from cortex.core import validate
 from cortex.core.errors import ConfigError, CortexError, InvalidInput
 from cortex.core.models import ApiKey, Hit, Kind, Memory, NamespaceStats, RememberResult, Usage, utcnow
+from cortex.privacy.records import Erasure, SubjectExport, VaultEntry
 from cortex.tenancy.keys import IssuedKey
 from cortex.working import WorkingMessage
 
@@ -91,10 +92,10 @@ def remember(text: str, *, namespace: str = "default", kind: Kind | str = Kind.E
              metadata: Mapping[str, Any] | None = None, tags: Sequence[str] | None = None,
              source: Mapping[str, Any] | None = None, importance: float = 0.5,
              occurred_at: Stamp = None, valid_from: Stamp = None, expires_at: Stamp = None,
-             ttl: float | None = None) -> Call[RememberResult]:
+             ttl: float | None = None, subject: str | None = None) -> Call[RememberResult]:
     item = _given(text=text, namespace=namespace, kind=kind, metadata=metadata, tags=tags,
                   source=source, importance=importance, occurred_at=occurred_at,
-                  valid_from=valid_from, expires_at=expires_at, ttl=ttl)
+                  valid_from=valid_from, expires_at=expires_at, ttl=ttl, subject=subject)
     return Call("POST", "/v1/memories", _reader(RememberResult), body=_dumps(item))
 
 
@@ -237,6 +238,31 @@ def ready() -> Call[bool]:
 
 def _is_ok(response: httpx.Response) -> bool:
     return response.status_code == 200
+
+
+# ---- privacy ----------------------------------------------------------------------------
+def privacy_scan(text: str, *, kind: Kind | str | None = None,
+                 types: Sequence[str] | None = None) -> Call[list[dict[str, Any]]]:
+    body = _dumps(_given(text=text, kind=kind, types=None if types is None else list(types)))
+    return Call("POST", "/v1/privacy/scan", _reader(list[dict[str, Any]], "findings"), body=body, safe=True)
+
+
+def vault(memory_id: str) -> Call[list[VaultEntry]]:
+    return Call("GET", _memory(memory_id) + "/vault", _reader(list[VaultEntry], "entries"), safe=True)
+
+
+def erase_subject(subject: str) -> Call[Erasure]:
+    return Call("DELETE", _subject(subject), _reader(Erasure), safe=True)
+
+
+def export_subject(subject: str) -> Call[SubjectExport]:
+    return Call("GET", _subject(subject) + "/export", _reader(SubjectExport), safe=True)
+
+
+def _subject(subject: str) -> str:
+    checked = validate.subject(subject)
+    assert checked is not None
+    return "/v1/subjects/" + quote(checked, safe="")
 
 
 # ---- helpers -------------------------------------------------------------------------

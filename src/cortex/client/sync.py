@@ -18,6 +18,7 @@ from cortex.client import calls
 from cortex.client.calls import DEFAULT_BASE_URL, MAX_BATCH, MAX_BATCH_BYTES, Call, Stamp
 from cortex.client.errors import RetryPolicy, transport_error
 from cortex.core.models import ApiKey, Hit, Kind, Memory, NamespaceStats, RememberResult, Usage
+from cortex.privacy.records import Erasure, SubjectExport, VaultEntry
 from cortex.tenancy.keys import IssuedKey
 from cortex.working import WorkingMessage
 
@@ -82,12 +83,12 @@ class CortexClient:
                  metadata: Mapping[str, Any] | None = None, tags: Sequence[str] | None = None,
                  source: Mapping[str, Any] | None = None, importance: float = 0.5,
                  occurred_at: Stamp = None, valid_from: Stamp = None, expires_at: Stamp = None,
-                 ttl: float | None = None) -> RememberResult:
+                 ttl: float | None = None, subject: str | None = None) -> RememberResult:
         """Store one memory (an exact duplicate returns the existing one, ``created=False``)."""
         return self._send(calls.remember(
             text, namespace=namespace, kind=kind, metadata=metadata, tags=tags, source=source,
             importance=importance, occurred_at=occurred_at, valid_from=valid_from,
-            expires_at=expires_at, ttl=ttl))
+            expires_at=expires_at, ttl=ttl, subject=subject))
 
     def remember_many(self, items: Iterable[Mapping[str, Any]], *, batch_size: int = MAX_BATCH,
                       max_batch_bytes: int = MAX_BATCH_BYTES) -> builtins.list[RememberResult]:
@@ -189,6 +190,24 @@ class CortexClient:
     def revoke_key(self, key_id: str) -> ApiKey:
         """Revoke an API key by its id; returns its record."""
         return self._send(calls.revoke_key(key_id))
+
+    # ---- privacy --------------------------------------------------------------------
+    def privacy_scan(self, text: str, *, kind: Kind | str | None = None,
+                     types: Sequence[str] | None = None) -> builtins.list[dict[str, Any]]:
+        """PII and secrets in ``text``, each with the action the constitution would take."""
+        return self._send(calls.privacy_scan(text, kind=kind, types=types))
+
+    def vault(self, memory_id: str) -> builtins.list[VaultEntry]:
+        """The originals behind a memory's tokens (roles the constitution names only)."""
+        return self._send(calls.vault(memory_id))
+
+    def erase_subject(self, subject: str) -> Erasure:
+        """Erase everything about a subject and destroy its data key (admin)."""
+        return self._send(calls.erase_subject(subject))
+
+    def export_subject(self, subject: str) -> SubjectExport:
+        """Everything kept about a subject, every version (admin)."""
+        return self._send(calls.export_subject(subject))
 
     # ---- probes ---------------------------------------------------------------------
     def healthz(self) -> bool:

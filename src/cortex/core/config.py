@@ -49,6 +49,11 @@ class Settings(BaseSettings):
         1_048_576, gt=0, description="Largest HTTP request body accepted; larger answers 413.")
     redis_url: SecretStr | None = Field(
         None, description="redis://HOST:PORT/DB: share rate limits between API nodes and workers.")
+    recall_cache_seconds: float = Field(
+        30.0, ge=0, description="With redis_url: how long a recall answer is cached in Redis (shared by "
+        "every worker and node, invalidated by any write to the tenant; 0 turns it off).")
+    working_ttl_seconds: float = Field(
+        86_400.0, gt=0, description="With redis_url: an idle session's working memory expires after this.")
     rate_limit_rps: float = Field(
         100.0, ge=0, description="Requests per second each tenant may make (0 turns limits off). "
         "Without Redis each of N workers enforces 1/N of it.")
@@ -77,6 +82,20 @@ class Settings(BaseSettings):
     audit_checkpoint_seconds: float = Field(
         60.0, ge=0, description="How often `cortex serve` signs a checkpoint of each grown tenant log "
         "(0: only on demand).")
+    master_key: SecretStr | None = Field(
+        None, description="Base64 of a 32-byte master key that wraps every data key (envelope "
+        "encryption). Takes precedence over master_key_file. Make one: `openssl rand -base64 32`.")
+    master_key_file: str | None = Field(
+        None, description="File holding the master key (created 0600 on first start; default: "
+        "beside the SQLite file as <db>.master-key, for PostgreSQL ~/.cortex/pg-<hash>.master-key). "
+        "Keep it out of database backups.")
+    keystore: str | None = Field(
+        None, description="SQLite file of the wrapped data keys, per tenant and subject (default: "
+        "<db>.keys, for PostgreSQL ~/.cortex/pg-<hash>.keys; every API node must use the same). Kept "
+        "apart from the memories so erasing a subject's key reaches backups.")
+    sweep_seconds: float = Field(
+        300.0, ge=0, description="How often `cortex serve` removes memories past their TTL or their "
+        "kind's retention in the constitution (0: only `cortex sweep`).")
     log_level: str = Field("info", description="Log level of the service: debug, info, warning, error.")
 
     @classmethod

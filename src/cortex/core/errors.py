@@ -8,7 +8,9 @@
     │   ├── InvalidKind              422  cortex/invalid-kind
     │   ├── InvalidNamespace         422  cortex/invalid-namespace
     │   ├── InvalidQuery             422  cortex/invalid-query
-    │   └── ImportFileError          422  cortex/import-file
+    │   ├── ImportFileError          422  cortex/import-file
+    │   ├── PrivacyBlocked           422  cortex/privacy-blocked   (the constitution blocks a detected type)
+    │   └── UnknownEntityType        422  cortex/unknown-entity-type (cortex.privacy.detect)
     ├── NotFound                     404  cortex/not-found
     │   ├── MemoryNotFound           404  cortex/memory-not-found
     │   ├── NamespaceNotFound        404  cortex/namespace-not-found
@@ -35,6 +37,8 @@
     │   ├── ConstitutionVersionStep  409  cortex/constitution-version-step
     │   └── ConstitutionFile         500  cortex/constitution-file  (unreadable file or key)
     ├── PolicyInvalid                422  cortex/policy-invalid      (extra Cedar policies refused)
+    ├── KeyDestroyed                 410  cortex/key-destroyed       (the subject was erased: crypto-shredded)
+    ├── MasterKeyError               500  cortex/master-key          (missing, malformed, wrong key)
     └── AuditError                   500  cortex/audit
         ├── SigningKeyError          500  cortex/signing-key         (key file unreadable or too open)
         └── VerificationFailed       422  cortex/verification-failed (a receipt or log fails to verify)
@@ -92,6 +96,12 @@ class InvalidQuery(InvalidInput):
 
 class ImportFileError(InvalidInput):
     type = "cortex/import-file"
+
+
+class PrivacyBlocked(InvalidInput):
+    """Carries ``types``: the entity types that blocked the write (never their values)."""
+
+    type = "cortex/privacy-blocked"
 
 
 class NotFound(CortexError):
@@ -222,6 +232,20 @@ class PolicyInvalid(CortexError):
     type = "cortex/policy-invalid"
 
 
+class KeyDestroyed(CortexError):
+    """The data key that sealed a value was destroyed when its subject was erased."""
+
+    status = 410
+    type = "cortex/key-destroyed"
+
+
+class MasterKeyError(CortexError):
+    """The master key is missing, malformed, or does not unwrap this keystore's data keys."""
+
+    status = 500
+    type = "cortex/master-key"
+
+
 class AuditError(CortexError):
     status = 500
     type = "cortex/audit"
@@ -271,7 +295,9 @@ __all__ = [
     "InvalidNamespace",
     "InvalidQuery",
     "InvalidText",
+    "KeyDestroyed",
     "KeyNotFound",
+    "MasterKeyError",
     "MemoryNotFound",
     "MigrationError",
     "MissingDependency",
@@ -280,6 +306,7 @@ __all__ = [
     "NotReady",
     "PayloadTooLarge",
     "PolicyInvalid",
+    "PrivacyBlocked",
     "QuotaExceeded",
     "RateLimited",
     "SigningKeyError",

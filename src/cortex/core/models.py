@@ -55,6 +55,7 @@ class Memory(BaseModel):
     content_hash: str
     supersedes: str | None = None
     superseded_by: str | None = None
+    subject: str | None = None  # the person this memory is about (erasure, export)
 
 
 class NewMemory(BaseModel):
@@ -76,6 +77,7 @@ class NewMemory(BaseModel):
     expires_at: datetime | None
     content_hash: str
     supersedes: str | None = None
+    subject: str | None = None
 
 
 class Receipt(BaseModel):
@@ -137,10 +139,11 @@ class MemoryFilter(BaseModel):
     occurred_before: datetime | None = None
     as_of: datetime | None = None  # None: what is current now
     include_superseded: bool = False
+    subject: str | None = None
 
     def needs_sql(self) -> bool:
-        """Tag and metadata filters are resolved by the database, not the in-memory index."""
-        return bool(self.tags_all or self.metadata)
+        """Tag, metadata and subject filters are resolved by the database, not the index."""
+        return bool(self.tags_all or self.metadata or self.subject is not None)
 
 
 class FusionWeights(BaseModel):

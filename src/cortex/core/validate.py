@@ -33,6 +33,7 @@ MAX_TAGS = 32
 MAX_K = 1_000
 _NAMESPACE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.:@/+-]{0,127}$")
 _TAG = re.compile(r"^[^\s\x00-\x1f]{1,64}$")
+_SUBJECT = re.compile(r"^[^\s\x00-\x1f/]{1,128}$")
 
 
 def text(value: Any, *, max_bytes: int = MAX_TEXT_BYTES, field: str = "text") -> str:
@@ -78,6 +79,16 @@ def metadata(value: Any, *, max_bytes: int = MAX_METADATA_BYTES) -> dict[str, An
         raise InvalidMetadata(f"metadata is {size} bytes; the limit is {max_bytes}", field="metadata")
     parsed: dict[str, Any] = json.loads(encoded)
     return parsed
+
+
+def subject(value: Any) -> str | None:
+    """The person a memory is about: an opaque id (1-128 characters, no spaces or ``/``)."""
+    if value is None:
+        return None
+    if not isinstance(value, str) or not _SUBJECT.match(value):
+        raise InvalidInput("subject must be 1-128 characters without spaces, control characters or /",
+                           field="subject")
+    return value
 
 
 def tags(value: Any) -> list[str]:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import time
 from email.utils import parsedate_to_datetime
 from typing import Any
+from urllib.parse import urlparse
 
 import httpx
 import numpy as np
@@ -60,6 +61,11 @@ class OpenAICompatEmbedder:
     @property
     def name(self) -> str:
         return self._model
+
+    @property
+    def provider(self) -> str:
+        """The host data is sent to: the name a constitution lists in ``providers``."""
+        return (urlparse(self._url).hostname or "unknown").lower()
 
     @property
     def dim(self) -> int:

@@ -11,11 +11,12 @@ import base64
 import binascii
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from pydantic import (
     AfterValidator,
     BaseModel,
+    BeforeValidator,
     ConfigDict,
     Field,
     PlainSerializer,
@@ -111,6 +112,45 @@ class Roles(_Strict):
     reader: tuple[Grant, ...]
 
 
+class PrivacyRule(_Strict):
+    """An entity type's action by kind: ``kinds`` overrides ``default`` for the kinds it lists."""
+
+    default: PrivacyAction
+    kinds: dict[Kind, PrivacyAction] = Field(default_factory=dict)
+
+    def action(self, kind: Kind) -> PrivacyAction:
+        return self.kinds.get(kind, self.default)
+
+
+def _privacy_value(value: Any) -> Any:
+    """An action name, or {default, kinds}: one clear message for anything else."""
+    if isinstance(value, str):
+        try:
+            return PrivacyAction(value)
+        except ValueError:
+            pass
+    elif isinstance(value, dict):
+        return PrivacyRule.model_validate(value, strict=False)
+    elif isinstance(value, PrivacyAction | PrivacyRule):
+        return value
+    raise ValueError("Input should be 'allow', 'tag', 'redact', 'tokenize' or 'block', "
+                     "or an object {default, kinds}")
+
+
+PrivacyValue = Annotated[PrivacyAction | PrivacyRule, BeforeValidator(_privacy_value)]
+PrivacyRules = dict[EntityType, PrivacyValue]
+TenantId = Annotated[str, StringConstraints(min_length=1, max_length=128)]
+RoleName = Literal["admin", "writer", "reader"]
+
+
+def _known_entities(rules: PrivacyRules) -> PrivacyRules:
+    from cortex.privacy.detect import expand
+
+    for name in rules:
+        expand(name)  # raises ValueError naming the known types and groups
+    return rules
+
+
 class Limits(_Strict):
     """Per-tenant defaults; ``rate_limit_rps`` 0 turns rate limiting off."""
 
@@ -129,9 +169,13 @@ class Constitution(_Strict):
     keys: dict[KeyId, PublicKeyB64] = Field(min_length=1)
     roles: Roles
     retention: dict[Kind, Annotated[int, Field(ge=1)] | None] = Field(default_factory=dict)
-    privacy: dict[EntityType, PrivacyAction] = Field(default_factory=dict)
+    privacy: Annotated[PrivacyRules, AfterValidator(_known_entities)] = Field(default_factory=dict)
+    tenant_privacy: dict[TenantId, Annotated[PrivacyRules, AfterValidator(_known_entities)]] = Field(
+        default_factory=dict)
+    vault_readers: tuple[RoleName, ...] = ("admin",)
     limits: Limits
     providers: tuple[ProviderName, ...] = ("local",)
+    egress_exempt: tuple[ProviderName, ...] = ("local",)
 
     @model_validator(mode="after")
     def _threshold_reachable(self) -> Constitution:
@@ -200,6 +244,7 @@ __all__ = [
     "Grant",
     "Limits",
     "PrivacyAction",
+    "PrivacyRule",
     "Roles",
     "default_document",
     "parse_document",

@@ -95,7 +95,9 @@ class Governance:
         The credential's role is checked first (built in). With a ``namespace`` (``"*"`` for
         a request across namespaces or a tenant-wide one such as sessions), the constitution
         in force then decides with its Cedar policies (deny by default, forbid wins)."""
-        if not principal.can(Action(action)):
+        # erase and audit are governed actions beyond the built-in roles: admins only
+        builtin = Action(action) if action in {a.value for a in Action} else Action.ADMIN
+        if not principal.can(builtin):
             reason = f"role {principal.role.value} may not {action}"
         elif namespace is None:
             return

@@ -107,9 +107,13 @@ class CortexTools:
         = None,
         ttl: Annotated[float | None, Field(description="Seconds until Cortex forgets it by itself.",
                                            json_schema_extra={"exclusiveMinimum": 0})] = None,
+        subject: Annotated[str | None, Field(
+            description="The person this memory is about, as an opaque id (e.g. user:123): "
+                        "erasing that subject removes it.")] = None,
     ) -> Remembered:
         item = {"text": text, "namespace": namespace, "kind": kind, "metadata": metadata, "tags": tags,
-                "importance": importance, "occurred_at": occurred_at, "source": source, "ttl": ttl}
+                "importance": importance, "occurred_at": occurred_at, "source": source, "ttl": ttl,
+                "subject": subject}
 
         def work(who: Principal) -> Remembered:
             who.require_namespace(namespace)

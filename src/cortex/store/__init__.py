@@ -5,10 +5,11 @@ from __future__ import annotations
 from pathlib import Path
 from urllib.parse import urlparse
 
-from cortex.core.errors import ConfigError
+from cortex.core.errors import ConfigError, MissingDependency
+from cortex.privacy.sealing import Sealer
 from cortex.store.base import Progress, ScoredIds, Store
 
-SCHEMES = ("sqlite",)
+SCHEMES = ("sqlite", "postgresql", "postgres")
 
 
 def sqlite_path(url: str) -> Path:
@@ -22,15 +23,20 @@ def sqlite_path(url: str) -> Path:
     return Path(raw)
 
 
-def open_store(url: str, *, dim: int = 384) -> Store:
+def open_store(url: str, *, dim: int = 384, sealer: Sealer | None = None) -> Store:
+    """The backend ``url`` names; ``sealer`` encrypts text and metadata at rest."""
     scheme = urlparse(url).scheme
     if scheme == "sqlite":
         from cortex.store.sqlite.store import SQLiteStore
 
-        return SQLiteStore(sqlite_path(url), dim=dim)
+        return SQLiteStore(sqlite_path(url), dim=dim, sealer=sealer)
     if scheme in ("postgres", "postgresql"):
-        raise ConfigError("the PostgreSQL backend is not part of this release yet; "
-                          "use sqlite:///path.db")
+        try:
+            from cortex.store.postgres.store import PostgresStore
+        except ImportError as exc:
+            raise MissingDependency("PostgreSQL stores need the postgres extra: "
+                                    "pip install 'cortex-memory[postgres]'") from exc
+        return PostgresStore(url, dim=dim, sealer=sealer)
     raise ConfigError(f"unknown store URL {url!r}: supported schemes are {', '.join(SCHEMES)}")
 
 

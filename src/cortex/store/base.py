@@ -9,7 +9,7 @@ every backend enforces it in every query. Ranking that does not depend on the ba
 from __future__ import annotations
 
 import builtins
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
 from typing import Protocol
 
@@ -26,6 +26,7 @@ from cortex.core.models import (
     Usage,
 )
 from cortex.embed.base import Vectors
+from cortex.privacy.records import ShieldWrite, VaultEntry
 
 Progress = Callable[[int, int], None]
 """``progress(done, total)`` callback for long maintenance work."""
@@ -38,10 +39,12 @@ class Store(Protocol):
     url: str
 
     # writes: each call is one transaction (rows, full-text and vectors together)
-    def insert(self, tenant: str, items: Sequence[NewMemory], vectors: Vectors,
-               model: str) -> builtins.list[Memory]: ...
+    def insert(self, tenant: str, items: Sequence[NewMemory], vectors: Vectors, model: str,
+               shielded: Mapping[str, ShieldWrite] | None = None) -> builtins.list[Memory]:
+        """``shielded``: per memory id, vault items and privacy leaves of the same write."""
+        ...
     def supersede(self, tenant: str, old_id: str, new: NewMemory, vector: Vectors,
-                  model: str, at: datetime) -> Memory: ...
+                  model: str, at: datetime, shielded: ShieldWrite | None = None) -> Memory: ...
     def delete(self, tenant: str, ids: Sequence[str]) -> int: ...
     def delete_where(self, tenant: str, flt: MemoryFilter) -> int: ...
     def expire(self, now: datetime) -> int: ...
@@ -65,6 +68,21 @@ class Store(Protocol):
                     now: datetime) -> ScoredIds: ...
     def vectors(self, tenant: str, ids: Sequence[str]) -> dict[str, Vectors]:
         """Stored vectors of these memories (for exact scores and diversification)."""
+        ...
+
+    # subjects and the vault (privacy): text and metadata are sealed by ``sealer``
+    def erase_subject(self, tenant: str, subject: str, event: AuditEvent) -> tuple[int, int, AuditLeaf]:
+        """Delete every memory (all versions), vector, full-text row and vault entry of the
+        subject and append ``event`` in the same transaction; then destroy the subject's
+        data key. Returns (memories, vault entries, the event's leaf)."""
+        ...
+    def subject_memories(self, tenant: str, subject: str) -> builtins.list[Memory]:
+        """Every version of every memory about ``subject``, oldest first."""
+        ...
+    def vault_entries(self, tenant: str,
+                      memory_ids: Sequence[str]) -> dict[str, builtins.list[VaultEntry]]: ...
+    def retain(self, cutoffs: Mapping[str, datetime]) -> int:
+        """Erase memories of each kind created before its cutoff (retention), every tenant."""
         ...
 
     # per-tenant settings

@@ -105,6 +105,12 @@ def load(db_path: Path, tenant: str, dim: int) -> tuple[Any, Manifest] | None:
     return graph, manifest
 
 
+def remove(db_path: Path, tenant: str) -> None:
+    """Delete one tenant's saved graph (it is rebuilt from the vectors table)."""
+    for path in (graph_path(db_path, tenant), manifest_path(db_path, tenant)):
+        path.unlink(missing_ok=True)
+
+
 def remove_all(db_path: Path) -> None:
     folder = index_dir(db_path)
     if folder.exists():

@@ -7,18 +7,20 @@ from pathlib import Path
 
 import numpy as np
 
+from cortex.core.errors import CortexError
 from cortex.core.models import CheckReport, content_hash
+from cortex.privacy.sealing import Sealer
 from cortex.store.sqlite import index_files
 from cortex.store.sqlite.connection import translate_errors
 
 
-def run_check(conn: sqlite3.Connection, path: Path, dim: int) -> CheckReport:
+def run_check(conn: sqlite3.Connection, path: Path, dim: int, sealer: Sealer) -> CheckReport:
     problems: list[str] = []
     notes: list[str] = []
     checked: dict[str, int] = {}
     with translate_errors(path):
         _check_file(conn, problems)
-        checked["memories"] = _check_rows(conn, problems)
+        checked["memories"] = _check_rows(conn, sealer, problems)
         checked["vectors"] = _check_vectors(conn, dim, problems)
         checked["fts_rows"] = _check_fts(conn, problems)
         checked["graphs"] = _check_graphs(conn, path, problems, notes)
@@ -33,10 +35,16 @@ def _check_file(conn: sqlite3.Connection, problems: list[str]) -> None:
         problems.append(f"sqlite: dangling reference in {row[0]} (rowid {row[1]})")
 
 
-def _check_rows(conn: sqlite3.Connection, problems: list[str]) -> int:
+def _check_rows(conn: sqlite3.Connection, sealer: Sealer, problems: list[str]) -> int:
     count = 0
-    for memory_id, text, digest in conn.execute("SELECT id, text, content_hash FROM memories"):
+    for memory_id, tenant, sealed, digest in conn.execute(
+            "SELECT id, tenant, text, content_hash FROM memories"):
         count += 1
+        try:
+            text = sealer.open_text(tenant, memory_id, "text", sealed)
+        except CortexError as exc:  # tampered ciphertext, or a destroyed key
+            problems.append(f"memory {memory_id}: {exc}")
+            continue
         if content_hash(text) != digest:
             problems.append(f"memory {memory_id}: text does not match its content hash")
     return count
@@ -62,11 +70,12 @@ def _check_fts(conn: sqlite3.Connection, problems: list[str]) -> int:
         conn.execute("INSERT INTO memories_fts (memories_fts, rank) VALUES ('integrity-check', 1)")
     except sqlite3.DatabaseError as exc:
         problems.append(f"full-text index: {exc} (run `cortex reindex`)")
-    rows = conn.execute("SELECT count(*) FROM memories_fts").fetchone()[0]
+    # The index is contentless: fts_source records which rows it holds.
+    rows = conn.execute("SELECT count(*) FROM fts_source").fetchone()[0]
     missing = conn.execute("SELECT count(*) FROM memories m WHERE NOT EXISTS"
-                           " (SELECT 1 FROM memories_fts f WHERE f.rowid = m.seq)").fetchone()[0]
-    orphans = conn.execute("SELECT count(*) FROM memories_fts f WHERE NOT EXISTS"
-                           " (SELECT 1 FROM memories m WHERE m.seq = f.rowid)").fetchone()[0]
+                           " (SELECT 1 FROM fts_source f WHERE f.seq = m.seq)").fetchone()[0]
+    orphans = conn.execute("SELECT count(*) FROM fts_source f WHERE NOT EXISTS"
+                           " (SELECT 1 FROM memories m WHERE m.seq = f.seq)").fetchone()[0]
     if missing:
         problems.append(f"full-text index: {missing} memories have no row (run `cortex reindex`)")
     if orphans:

@@ -11,11 +11,13 @@ from typing import Any
 
 from cortex.core.errors import InvalidQuery
 from cortex.core.models import Kind, Memory, MemoryFilter, NewMemory, Source
+from cortex.privacy.keys import DataKey
+from cortex.privacy.sealing import Sealer
 
 MEMORY_COLUMNS = (
     "m.seq, m.id, m.tenant, m.namespace, m.kind, m.text, m.metadata, m.tags, m.source,"
     " m.importance, m.created_at, m.occurred_at, m.valid_from, m.valid_to, m.expires_at,"
-    " m.content_hash, m.supersedes, m.superseded_by"
+    " m.content_hash, m.supersedes, m.superseded_by, m.subject"
 )
 _METADATA_KEY = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*$")
 
@@ -32,36 +34,39 @@ def from_us(value: int | None) -> datetime | None:
     return datetime.fromtimestamp(value / 1_000_000, tz=UTC)
 
 
-def memory_from_row(row: sqlite3.Row | tuple[Any, ...]) -> Memory:
+def memory_from_row(row: sqlite3.Row | tuple[Any, ...], sealer: Sealer) -> Memory:
     created = from_us(row[10])
     valid_from = from_us(row[12])
     assert created is not None and valid_from is not None
     # Rows were validated on the way in; skipping re-validation keeps recall fast.
     return Memory.model_construct(
-        id=row[1], tenant=row[2], namespace=row[3], kind=Kind(row[4]), text=row[5],
-        metadata=json.loads(row[6]), tags=json.loads(row[7]),
+        id=row[1], tenant=row[2], namespace=row[3], kind=Kind(row[4]),
+        text=sealer.open_text(row[2], row[1], "text", row[5]),
+        metadata=json.loads(sealer.open(row[2], row[1], "metadata", row[6])), tags=json.loads(row[7]),
         source=Source.model_construct(**json.loads(row[8])),
         importance=row[9], created_at=created, occurred_at=from_us(row[11]),
         valid_from=valid_from, valid_to=from_us(row[13]), expires_at=from_us(row[14]),
-        content_hash=row[15], supersedes=row[16], superseded_by=row[17],
+        content_hash=row[15], supersedes=row[16], superseded_by=row[17], subject=row[18],
     )
 
 
-def insert_params(tenant: str, m: NewMemory) -> tuple[Any, ...]:
+def insert_params(tenant: str, m: NewMemory, key: DataKey) -> tuple[Any, ...]:
+    """The row of a new memory, its text and metadata sealed with ``key``."""
     metadata = json.dumps(m.metadata, sort_keys=True, separators=(",", ":"))
     source = m.source.model_dump_json(exclude_none=True)
     return (
-        m.id, tenant, m.namespace, m.kind.value, m.text, metadata,
+        m.id, tenant, m.namespace, m.kind.value, Sealer.seal(key, m.id, "text", m.text.encode("utf-8")),
+        Sealer.seal(key, m.id, "metadata", metadata.encode("utf-8")),
         json.dumps(m.tags), source, m.importance, to_us(m.created_at), to_us(m.occurred_at),
         to_us(m.valid_from), to_us(m.expires_at), m.content_hash, m.source.session, m.supersedes,
-        len(m.text.encode("utf-8")) + len(metadata),
+        len(m.text.encode("utf-8")) + len(metadata), m.subject,
     )
 
 
 INSERT_MEMORY = (
     "INSERT INTO memories (id, tenant, namespace, kind, text, metadata, tags, source,"
     " importance, created_at, occurred_at, valid_from, expires_at, content_hash, session,"
-    " supersedes, bytes) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?) RETURNING seq"
+    " supersedes, bytes, subject) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?) RETURNING seq"
 )
 
 
@@ -72,8 +77,10 @@ def scope_token(tenant: str, namespace: str | None = None) -> str:
     return prefix + hashlib.sha1(key.encode("utf-8")).hexdigest()[:20]
 
 
-def filter_sql(flt: MemoryFilter, at: int) -> tuple[list[str], list[Any]]:
-    """WHERE clauses (over alias ``m``) for everything in ``flt`` except the tenant."""
+def filter_sql(flt: MemoryFilter, at: int, sealer: Sealer, tenant: str) -> tuple[list[str], list[Any]]:
+    """WHERE clauses (over alias ``m``) for everything in ``flt`` except the tenant.
+
+    Metadata is sealed, so its equality filters compare blind-index tokens."""
     clauses: list[str] = []
     params: list[Any] = []
     if flt.namespaces is not None:
@@ -89,8 +96,18 @@ def filter_sql(flt: MemoryFilter, at: int) -> tuple[list[str], list[Any]]:
     for key, value in sorted(flt.metadata.items()):
         if not _METADATA_KEY.match(key):
             raise InvalidQuery(f"metadata filter key {key!r} must be a dotted identifier")
-        clauses.append(f"json_extract(m.metadata, '$.{key}') IS ?")
-        params.append(_json_scalar(key, value))
+        _json_scalar(key, value)  # the same errors as before sealing
+        if value is None:  # absent or null, like json_extract(...) IS NULL
+            clauses.append("NOT EXISTS (SELECT 1 FROM memory_meta x WHERE x.tenant = m.tenant"
+                           " AND x.token = ? AND x.seq = m.seq)")
+            params.append(sealer.present_token(tenant, key))
+        else:
+            clauses.append("EXISTS (SELECT 1 FROM memory_meta x WHERE x.tenant = m.tenant"
+                           " AND x.token = ? AND x.seq = m.seq)")
+            params.append(sealer.value_token(tenant, key, value))
+    if flt.subject is not None:
+        clauses.append("m.subject = ?")
+        params.append(flt.subject)
     if flt.occurred_after is not None:
         clauses.append("m.occurred_at >= ?")
         params.append(to_us(flt.occurred_after))

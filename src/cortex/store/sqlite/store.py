@@ -12,7 +12,7 @@ import builtins
 import logging
 import sqlite3
 import threading
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -32,10 +32,12 @@ from cortex.core.models import (
     NewMemory,
     Usage,
 )
-from cortex.core.textform import CONTEXT_TURNS, context_text, index_text
+from cortex.core.textform import CONTEXT_TURNS
 from cortex.embed.base import Vectors
+from cortex.privacy.records import ShieldWrite, VaultEntry
+from cortex.privacy.sealing import Sealer
 from cortex.store.base import Progress, ScoredIds
-from cortex.store.sqlite import accounts, audit, index_files, lexical
+from cortex.store.sqlite import accounts, audit, fulltext, index_files, lexical, privacy
 from cortex.store.sqlite.connection import (
     BUSY_TIMEOUT_MS,
     connect,
@@ -66,7 +68,7 @@ class SQLiteStore:
     """``Store`` over one SQLite file (WAL). Safe to share between threads."""
 
     def __init__(self, path: str | Path, *, dim: int = 384, hnsw_min_rows: int = HNSW_MIN_ROWS,
-                 busy_timeout_ms: int = BUSY_TIMEOUT_MS):
+                 busy_timeout_ms: int = BUSY_TIMEOUT_MS, sealer: Sealer | None = None):
         self.path = Path(path)
         self.url = f"sqlite:///{self.path}"
         self.dim = dim
@@ -76,9 +78,15 @@ class SQLiteStore:
         self.busy_timeout_ms = busy_timeout_ms
         self._write_lock = threading.RLock()
         self._writer = connect(self.path, busy_timeout_ms=busy_timeout_ms)
+        self.sealer = sealer or privacy.default_sealer(self.path)
         with translate_errors(self.path):
             self._check_is_database()
-            migrate(self._writer)
+            # Deleted rows are overwritten in place, not left in free pages (erasure).
+            self._writer.execute("PRAGMA secure_delete = ON")
+            applied = migrate(self._writer)
+        if 6 in applied:  # rows written before encryption at rest: seal them and re-index
+            with self._write_lock, write_transaction(self._writer, self.path) as conn:
+                privacy.seal_legacy_rows(conn, self.sealer)
         self._local = threading.local()
         self._indexes: dict[str, TenantIndex] = {}
         self._indexes_lock = threading.Lock()
@@ -109,22 +117,26 @@ class SQLiteStore:
             self._indexes.clear()
         with self._write_lock:
             self._writer.close()
+        self.sealer.keystore.close()
         conn = getattr(self._local, "conn", None)
         if conn is not None:
             conn.close()
             self._local.conn = None
 
     # ---- writes ------------------------------------------------------------------
-    def insert(self, tenant: str, items: Sequence[NewMemory], vectors: Vectors,
-               model: str) -> builtins.list[Memory]:
+    def insert(self, tenant: str, items: Sequence[NewMemory], vectors: Vectors, model: str,
+               shielded: Mapping[str, ShieldWrite] | None = None) -> builtins.list[Memory]:
         self._check_vectors(vectors, len(items))
         with self._write_lock, write_transaction(self._writer, self.path) as conn:
             for item, vector in zip(items, vectors, strict=True):
                 self._insert_one(conn, tenant, item, vector, model)
+                extra = (shielded or {}).get(item.id)
+                if extra is not None:
+                    privacy.add_shield_write(conn, tenant, item, extra, self.sealer)
         return [self._as_memory(tenant, item) for item in items]
 
     def supersede(self, tenant: str, old_id: str, new: NewMemory, vector: Vectors,
-                  model: str, at: datetime) -> Memory:
+                  model: str, at: datetime, shielded: ShieldWrite | None = None) -> Memory:
         self._check_vectors(vector, 1)
         with self._write_lock, write_transaction(self._writer, self.path) as conn:
             row = conn.execute(
@@ -135,6 +147,8 @@ class SQLiteStore:
             if row[1] is not None:
                 raise Conflict(f"memory {old_id} was already superseded; update its newest version")
             self._insert_one(conn, tenant, new, vector[0], model)
+            if shielded is not None:
+                privacy.add_shield_write(conn, tenant, new, shielded, self.sealer)
             conn.execute("UPDATE memories SET valid_to = ?, superseded_by = ? WHERE seq = ?",
                          (to_us(at), new.id, row[0]))
             conn.execute("INSERT INTO changes (tenant, memory, op) VALUES (?, ?, 'put')",
@@ -143,10 +157,13 @@ class SQLiteStore:
 
     def _insert_one(self, conn: sqlite3.Connection, tenant: str, item: NewMemory,
                     vector: Vectors, model: str) -> None:
-        seq = conn.execute(INSERT_MEMORY, insert_params(tenant, item)).fetchone()[0]
+        key = self.sealer.key(tenant, item.subject)
+        seq = conn.execute(INSERT_MEMORY, insert_params(tenant, item, key)).fetchone()[0]
         conn.execute("INSERT INTO vectors (seq, model, dim, vector) VALUES (?, ?, ?, ?)",
                      (seq, model, self.dim, np.asarray(vector, dtype="<f4").tobytes()))
-        self._write_fts(conn, seq)
+        conn.executemany("INSERT OR IGNORE INTO memory_meta (tenant, token, seq) VALUES (?, ?, ?)",
+                         [(tenant, t, seq) for t in self.sealer.metadata_tokens(tenant, item.metadata)])
+        fulltext.write(conn, seq, self.sealer)
         conn.executemany("INSERT OR IGNORE INTO memory_tags (tenant, tag, seq) VALUES (?, ?, ?)",
                          [(tenant, tag, seq) for tag in item.tags])
         conn.execute("INSERT INTO changes (tenant, memory, op) VALUES (?, ?, 'put')", (tenant, seq))
@@ -173,7 +190,7 @@ class SQLiteStore:
 
     def delete_where(self, tenant: str, flt: MemoryFilter) -> int:
         at = to_us(flt.as_of) or _now_us()
-        clauses, params = filter_sql(flt, at)
+        clauses, params = filter_sql(flt, at, self.sealer, tenant)
         where = " AND ".join(["m.tenant = ?", *clauses])
         with self._write_lock, write_transaction(self._writer, self.path) as conn:
             ids = [r[0] for r in conn.execute(f"SELECT m.id FROM memories m WHERE {where}",
@@ -214,7 +231,8 @@ class SQLiteStore:
         return seqs
 
     def _delete_seqs(self, conn: sqlite3.Connection, tenant: str, seqs: Sequence[int],
-                     action: audit_events.Action = "memory.forget") -> None:
+                     action: audit_events.Action = "memory.forget",
+                     detail: dict[str, Any] | None = None) -> None:
         followers: set[int] = set()
         now = _now()
         for seq in seqs:
@@ -222,14 +240,15 @@ class SQLiteStore:
             gone = conn.execute("SELECT id, content_hash, namespace FROM memories WHERE seq = ?",
                                 (seq,)).fetchone()
             audit.append(conn, audit_events.event(tenant, action, now, memory_id=gone[0],
-                                                  content_hash=gone[1], namespace=gone[2]))
-            conn.execute("DELETE FROM memories_fts WHERE rowid = ?", (seq,))
+                                                  content_hash=gone[1], namespace=gone[2], detail=detail))
+            fulltext.delete(conn, seq, self.sealer)
+            conn.execute("DELETE FROM vault WHERE tenant = ? AND memory_id = ?", (tenant, gone[0]))
             conn.execute("DELETE FROM memories WHERE seq = ? AND tenant = ?", (seq, tenant))
             conn.execute("INSERT INTO changes (tenant, memory, op) VALUES (?, ?, 'del')",
                          (tenant, seq))
         # Later turns carried the deleted text as context: re-derive theirs so no trace stays.
         for seq in sorted(followers - set(seqs)):
-            self._write_fts(conn, seq)
+            fulltext.write(conn, seq, self.sealer)
 
     @staticmethod
     def _followers(conn: sqlite3.Connection, seq: int) -> set[int]:
@@ -240,33 +259,13 @@ class SQLiteStore:
             f" WHERE m.seq = ? ORDER BY f.seq LIMIT {CONTEXT_TURNS}", (seq,))
         return {r[0] for r in rows}
 
-    @staticmethod
-    def _write_fts(conn: sqlite3.Connection, seq: int) -> None:
-        """(Re)write one memory's full-text row: its text, the turns before it, its scope."""
-        row = conn.execute(f"SELECT {MEMORY_COLUMNS} FROM memories m WHERE m.seq = ?",
-                           (seq,)).fetchone()
-        memory = memory_from_row(row)
-        context = ["", ""]
-        if memory.source.session is not None:
-            previous = conn.execute(
-                "SELECT text, json_extract(source, '$.speaker') FROM memories WHERE tenant = ?"
-                " AND namespace = ? AND session = ? AND seq < ? ORDER BY seq DESC LIMIT ?",
-                (memory.tenant, memory.namespace, memory.source.session, seq, CONTEXT_TURNS))
-            for slot, (text, speaker) in enumerate(previous):
-                context[slot] = context_text(text, speaker)
-        conn.execute("DELETE FROM memories_fts WHERE rowid = ?", (seq,))
-        conn.execute("INSERT INTO memories_fts (rowid, body, prev1, prev2, scope)"
-                     " VALUES (?, ?, ?, ?, ?)",
-                     (seq, index_text(memory), context[0], context[1],
-                      _scopes(memory.tenant, memory.namespace)))
-
     # ---- reads -------------------------------------------------------------------
     def get(self, tenant: str, memory_id: str) -> Memory | None:
         with translate_errors(self.path):
             row = self._reader().execute(
                 f"SELECT {MEMORY_COLUMNS} FROM memories m WHERE m.id = ? AND +m.tenant = ?",
                 (memory_id, tenant)).fetchone()
-        return None if row is None else memory_from_row(row)
+        return None if row is None else memory_from_row(row, self.sealer)
 
     def get_many(self, tenant: str, ids: Sequence[str]) -> dict[str, Memory]:
         if not ids:
@@ -277,7 +276,7 @@ class SQLiteStore:
                 # "+m.tenant": look rows up by id; the tenant index would scan the tenant
                 f"SELECT {MEMORY_COLUMNS} FROM memories m WHERE m.id IN ({marks}) AND +m.tenant = ?",
                 (*ids, tenant)).fetchall()
-        return {row[1]: memory_from_row(row) for row in rows}
+        return {row[1]: memory_from_row(row, self.sealer) for row in rows}
 
     def history(self, tenant: str, memory_id: str) -> builtins.list[Memory]:
         conn = self._reader()
@@ -286,7 +285,7 @@ class SQLiteStore:
             marks = ",".join("?" * len(seqs))
             rows = conn.execute(f"SELECT {MEMORY_COLUMNS} FROM memories m WHERE m.seq IN ({marks})"
                                 " ORDER BY m.valid_from, m.seq", tuple(seqs)).fetchall()
-        return [memory_from_row(r) for r in rows]
+        return [memory_from_row(r, self.sealer) for r in rows]
 
     def find_by_hash(self, tenant: str, namespace: str, digest: str,
                      now: datetime) -> builtins.list[Memory]:
@@ -298,12 +297,12 @@ class SQLiteStore:
                 " AND m.content_hash = ? AND m.valid_to IS NULL"
                 " AND (m.expires_at IS NULL OR m.expires_at > ?) ORDER BY m.seq LIMIT 100",
                 (tenant, namespace, digest, at)).fetchall()
-        return [memory_from_row(r) for r in rows]
+        return [memory_from_row(r, self.sealer) for r in rows]
 
     def list(self, tenant: str, flt: MemoryFilter, now: datetime, limit: int,
              after: str | None = None) -> builtins.list[Memory]:
         """Newest first; ``after`` is the id of the last memory of the previous page."""
-        clauses, params = filter_sql(flt, to_us(flt.as_of or now) or 0)
+        clauses, params = filter_sql(flt, to_us(flt.as_of or now) or 0, self.sealer, tenant)
         if after is not None:
             clauses.append("m.id < ?")
             params.append(after)
@@ -312,7 +311,7 @@ class SQLiteStore:
             rows = self._reader().execute(
                 f"SELECT {MEMORY_COLUMNS} FROM memories m WHERE {where} ORDER BY m.id DESC LIMIT ?",
                 (tenant, *params, limit)).fetchall()
-        return [memory_from_row(r) for r in rows]
+        return [memory_from_row(r, self.sealer) for r in rows]
 
     def namespaces(self, tenant: str) -> builtins.list[NamespaceStats]:
         with translate_errors(self.path):
@@ -348,7 +347,7 @@ class SQLiteStore:
                     now: datetime) -> ScoredIds:
         scopes = ([scope_token(tenant)] if flt.namespaces is None
                   else [scope_token(tenant, ns) for ns in flt.namespaces])
-        clauses, params = filter_sql(flt, to_us(flt.as_of or now) or 0)
+        clauses, params = filter_sql(flt, to_us(flt.as_of or now) or 0, self.sealer, tenant)
         where = " AND ".join(["m.tenant = ?", *clauses])
         with translate_errors(self.path):
             return lexical.search(self._reader(), query, scopes, where, [tenant, *params], k,
@@ -358,7 +357,7 @@ class SQLiteStore:
         return self._index(tenant).vectors_of(builtins.list(ids))
 
     def _allowed_seqs(self, tenant: str, flt: MemoryFilter, at: int) -> set[int]:
-        clauses, params = filter_sql(flt, at)
+        clauses, params = filter_sql(flt, at, self.sealer, tenant)
         where = " AND ".join(["m.tenant = ?", *clauses])
         with translate_errors(self.path):
             rows = self._reader().execute(f"SELECT m.seq FROM memories m WHERE {where}",
@@ -449,6 +448,65 @@ class SQLiteStore:
         builder = self._index(tenant).builder
         if builder is not None:
             builder.join()
+
+    # ---- subjects, the vault and retention ------------------------------------------------
+    def erase_subject(self, tenant: str, subject: str,
+                      event: audit_events.AuditEvent) -> tuple[int, int, AuditLeaf]:
+        with self._write_lock, write_transaction(self._writer, self.path) as conn:
+            seqs = [r[0] for r in conn.execute("SELECT seq FROM memories WHERE tenant = ? AND subject = ?",
+                                               (tenant, subject))]
+            vault = conn.execute("SELECT count(*) FROM vault WHERE tenant = ? AND subject = ?",
+                                 (tenant, subject)).fetchone()[0]
+            self._delete_seqs(conn, tenant, seqs, "memory.erase", {"reason": "subject erasure"})
+            conn.execute("DELETE FROM vault WHERE tenant = ? AND subject = ?", (tenant, subject))
+            leaf = audit.append(conn, event)
+            privacy.scrub(conn)
+        self.sealer.keystore.destroy(tenant, subject)
+        self._forget_vectors(tenant)
+        with self._write_lock:
+            privacy.checkpoint_wal(self._writer)
+        return len(seqs), vault, leaf
+
+    def _forget_vectors(self, tenant: str) -> None:
+        """Drop the tenant's in-memory index and saved graph: an HNSW graph keeps the vectors
+        of removed rows, so it is rebuilt from the vectors table (exact search meanwhile)."""
+        with self._indexes_lock:
+            index = self._indexes.pop(tenant, None)
+        if index is not None and index.builder is not None:
+            index.builder.join()
+        index_files.remove(self.path, tenant)
+
+    def subject_memories(self, tenant: str, subject: str) -> builtins.list[Memory]:
+        with translate_errors(self.path):
+            rows = self._reader().execute(
+                f"SELECT {MEMORY_COLUMNS} FROM memories m WHERE m.tenant = ? AND m.subject = ?"
+                " ORDER BY m.seq", (tenant, subject)).fetchall()
+        return [memory_from_row(r, self.sealer) for r in rows]
+
+    def vault_entries(self, tenant: str, memory_ids: Sequence[str]) -> dict[str, builtins.list[VaultEntry]]:
+        with translate_errors(self.path):
+            return privacy.vault_entries(self._reader(), tenant, memory_ids, self.sealer)
+
+    def retain(self, cutoffs: Mapping[str, datetime]) -> int:
+        erased = 0
+        affected: set[str] = set()
+        with self._write_lock, write_transaction(self._writer, self.path) as conn:
+            for kind, cutoff in sorted(cutoffs.items()):
+                rows = conn.execute("SELECT tenant, seq FROM memories WHERE kind = ? AND created_at < ?",
+                                    (kind, to_us(cutoff))).fetchall()
+                by_tenant: dict[str, builtins.list[int]] = {}
+                for tenant, seq in rows:
+                    by_tenant.setdefault(tenant, []).append(seq)
+                for tenant, seqs in by_tenant.items():
+                    self._delete_seqs(conn, tenant, seqs, "memory.erase",
+                                      {"reason": "retention", "kind": kind})
+                affected |= set(by_tenant)
+                erased += len(rows)
+            if erased:
+                privacy.scrub(conn)
+        for tenant in sorted(affected):
+            self._forget_vectors(tenant)
+        return erased
 
     # ---- settings ----------------------------------------------------------------
     def get_weights(self, tenant: str) -> FusionWeights:
@@ -578,20 +636,20 @@ class SQLiteStore:
 
     def check(self) -> CheckReport:
         with self._write_lock:
-            return run_check(self._writer, self.path, self.dim)
+            return run_check(self._writer, self.path, self.dim, self.sealer)
 
     def reindex(self, progress: Progress | None = None) -> None:
         """Rebuild every derived structure: FTS rows, vector indexes and saved graphs."""
         with self._write_lock, write_transaction(self._writer, self.path) as conn:
-            conn.execute("DELETE FROM memories_fts")
+            fulltext.clear(conn)
             total = conn.execute("SELECT count(*) FROM memories").fetchone()[0]
             done = 0
             for (seq,) in conn.execute("SELECT seq FROM memories ORDER BY seq").fetchall():
-                self._write_fts(conn, seq)
+                fulltext.write(conn, seq, self.sealer)
                 done += 1
                 if progress is not None and done % 1000 == 0:
                     progress(done, total)
-            conn.execute("INSERT INTO memories_fts (memories_fts) VALUES ('optimize')")
+            fulltext.purge(conn)
         with self._indexes_lock:
             for idx in self._indexes.values():
                 if idx.builder is not None:
@@ -609,10 +667,6 @@ class SQLiteStore:
     def raw(self) -> sqlite3.Connection:
         """The reader connection, for tests and diagnostics only."""
         return self._reader()
-
-
-def _scopes(tenant: str, namespace: str) -> str:
-    return f"{scope_token(tenant)} {scope_token(tenant, namespace)}"
 
 
 def _attrs(row: Any) -> RowAttrs:

@@ -62,7 +62,7 @@ class TenantIndex:
         self.seq = 0  # last change-log entry applied
         self.size = 0
         self.live = 0
-        self.timed = 0  # live rows carrying valid_to or expires_at
+        self.timed = 0  # live rows carrying valid_to, expires_at or a valid_from after creation
         self.ns_codes: dict[str, int] = {}
         self.ns_live: dict[int, int] = {}
         self._pos_of: dict[int, int] = {}
@@ -159,7 +159,7 @@ class TenantIndex:
         self.live += 1
         code = int(self.ns[pos])
         self.ns_live[code] = self.ns_live.get(code, 0) + 1
-        if self.vto[pos] != NEVER or self.expires[pos] != NEVER:
+        if self._timed(pos):
             self.timed += 1
 
     def _unaccount(self, pos: int) -> None:
@@ -167,8 +167,13 @@ class TenantIndex:
             return
         self.live -= 1
         self.ns_live[int(self.ns[pos])] -= 1
-        if self.vto[pos] != NEVER or self.expires[pos] != NEVER:
+        if self._timed(pos):
             self.timed -= 1
+
+    def _timed(self, pos: int) -> bool:
+        """Whether the row's visibility depends on the time (the mask's shortcut is off)."""
+        return bool(self.vto[pos] != NEVER or self.expires[pos] != NEVER
+                    or self.vfrom[pos] > self.created[pos])
 
     # ---- search ------------------------------------------------------------------
     def search(self, query: npt.NDArray[np.float32], k: int, flt: MemoryFilter, at: int,
@@ -198,7 +203,7 @@ class TenantIndex:
         simple = (
             allowed is None and not flt.kinds and flt.occurred_after is None
             and flt.occurred_before is None and flt.as_of is None
-            and (self.timed == 0 or (flt.include_superseded and self._no_expiry()))
+            and (self.timed == 0 or (flt.include_superseded and self._no_expiry() and self._no_future()))
         )
         if simple and ns_codes is None:
             return None
@@ -222,6 +227,10 @@ class TenantIndex:
             keep[positions] = True
             mask &= keep
         return mask
+
+    def _no_future(self) -> bool:
+        live = self.alive[: self.size]
+        return not bool((self.vfrom[: self.size][live] > self.created[: self.size][live]).any())
 
     def _no_expiry(self) -> bool:
         return not bool((self.expires[: self.size][self.alive[: self.size]] != NEVER).any())

@@ -1,0 +1,1 @@
+"""The privacy shield: detection, actions, encryption at rest, erasure."""

@@ -1,0 +1,1 @@
+"""The PostgreSQL + pgvector backend (``postgresql://`` URLs; ``pip install 'cortex-memory[postgres]'``)."""
