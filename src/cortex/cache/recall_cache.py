@@ -45,8 +45,8 @@ import math
 import threading
 import time
 from collections import OrderedDict
-from collections.abc import Callable, Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Callable, Mapping
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from enum import Enum
@@ -55,8 +55,8 @@ from urllib.parse import quote
 
 from pydantic import BaseModel
 
-from cortex.core.errors import ConfigError, InvalidInput, StoreError, StoreUnavailable
-from cortex.tenancy.ratelimit import _redact_url
+from cortex.core.errors import ConfigError, InvalidInput
+from cortex.core.redis_link import open_client, translated
 
 if TYPE_CHECKING:
     import redis  # imported where used: the local cache does not pay for it
@@ -245,7 +245,7 @@ class RedisRecallCache:
                  prefix: str = "cortex:rc:", *, timeout: float = 2.0) -> None:
         self.ttl_seconds = _check_ttl(ttl_seconds)
         self._prefix = prefix
-        self._client, self._where, self._owned = _client(url_or_client, timeout)
+        self._client, self._where, self._owned = open_client(url_or_client, timeout, "recall cache")
         if self._client.get_connection_kwargs().get("decode_responses"):
             raise ConfigError("the recall cache needs a Redis client that returns bytes "
                               "(decode_responses=False)")
@@ -283,34 +283,12 @@ class RedisRecallCache:
         if self._owned:
             self._client.close()
 
-    @contextmanager
-    def _errors(self) -> Iterator[None]:
-        import redis
-
-        try:
-            yield
-        except (redis.ConnectionError, redis.TimeoutError) as exc:
-            raise StoreUnavailable(f"recall cache unreachable at {self._where}") from exc
-        except redis.RedisError as exc:
-            raise StoreError(f"recall cache at {self._where} failed: {type(exc).__name__}") from exc
+    def _errors(self) -> AbstractContextManager[None]:
+        return translated("recall cache", self._where)
 
 
 def _ms(seconds: float) -> int:
     return max(1, math.ceil(seconds * 1000))
-
-
-def _client(url_or_client: str | redis.Redis, timeout: float) -> tuple[redis.Redis, str, bool]:
-    """(client, where it points for messages, whether we own it)."""
-    import redis
-
-    if not isinstance(url_or_client, str):
-        return url_or_client, "the given Redis client", False
-    where = _redact_url(url_or_client)
-    try:
-        made = redis.Redis.from_url(url_or_client, socket_timeout=timeout, socket_connect_timeout=timeout)
-    except ValueError as exc:
-        raise ConfigError(f"bad recall cache URL {where}") from exc
-    return made, where, True
 
 
 def open_recall_cache(redis_url: str | None, *, ttl_seconds: float = 30.0,

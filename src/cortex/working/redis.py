@@ -15,15 +15,14 @@ a session expires ``ttl_seconds`` after its last append.
 from __future__ import annotations
 
 import math
-from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager
 from typing import Any
 from urllib.parse import quote
 
 import redis
 
-from cortex.core.errors import ConfigError, StoreError, StoreUnavailable
-from cortex.tenancy.ratelimit import _redact_url
+from cortex.core.errors import ConfigError
+from cortex.core.redis_link import open_client, translated
 from cortex.working.base import WorkingMessage
 
 # KEYS[1]: the session list. ARGV: element, max messages, max tokens, TTL in ms (0: none).
@@ -61,7 +60,7 @@ class RedisWorkingMemory:
         self.max_tokens = max_tokens
         self.ttl_seconds = ttl_seconds
         self._prefix = prefix
-        self._client, self._where, self._owned = _client(url_or_client, timeout)
+        self._client, self._where, self._owned = open_client(url_or_client, timeout, "working memory")
         self._append = self._client.register_script(_APPEND)
 
     def key(self, tenant: str, session: str) -> str:
@@ -94,27 +93,8 @@ class RedisWorkingMemory:
         if self._owned:
             self._client.close()
 
-    @contextmanager
-    def _errors(self) -> Iterator[None]:
-        try:
-            yield
-        except (redis.ConnectionError, redis.TimeoutError) as exc:
-            raise StoreUnavailable(f"working memory unreachable at {self._where}") from exc
-        except redis.RedisError as exc:
-            raise StoreError(f"working memory at {self._where} failed: {type(exc).__name__}") from exc
-
-
-def _client(url_or_client: str | redis.Redis, timeout: float) -> tuple[redis.Redis, str, bool]:
-    """(client, where it points for messages, whether we own it)."""
-    if not isinstance(url_or_client, str):
-        return url_or_client, "the given Redis client", False
-    where = _redact_url(url_or_client)
-    try:
-        made = redis.Redis.from_url(url_or_client, socket_timeout=timeout,
-                                    socket_connect_timeout=timeout)
-    except ValueError as exc:
-        raise ConfigError(f"bad working memory URL {where}") from exc
-    return made, where, True
+    def _errors(self) -> AbstractContextManager[None]:
+        return translated("working memory", self._where)
 
 
 def _encode(name: str) -> str:
